@@ -1,0 +1,62 @@
+package dev.engagement.pipeline.config;
+
+/**
+ * Every setting the pipeline reads, with its default and meaning: the single source of the
+ * README's settings table and of {@code --help}.
+ */
+public enum Setting {
+    POSTGRES_HOST("localhost", "PostgreSQL host (needs wal_level=logical)"),
+    POSTGRES_PORT("5432", "PostgreSQL port"),
+    POSTGRES_DB("engagement", "database holding content and engagement_events"),
+    POSTGRES_USER("postgres", "user with REPLICATION and CREATE rights"),
+    POSTGRES_PASSWORD("", "password (secret)", true),
+    KAFKA_BOOTSTRAP_SERVERS("localhost:9092", "Kafka brokers, host:port[,host:port]"),
+    KAFKA_PARTITIONS("6", "partitions of the pipeline's topics when it creates them"),
+    KAFKA_REPLICATION_FACTOR("1", "replication factor of the pipeline's topics"),
+    REDIS_URL("redis://localhost:6379", "Redis URL, redis://[:password@]host:port[/db] (secret if it has a password)", true),
+    REDIS_CLUSTER_NODES("", "Redis Cluster seed nodes host:port[,host:port]; used instead of REDIS_URL when set"),
+    WAREHOUSE("duckdb", "analytics warehouse: duckdb or bigquery"),
+    DUCKDB_PATH("data/warehouse.duckdb", "DuckDB database file"),
+    GOOGLE_CLOUD_PROJECT("", "BigQuery project (WAREHOUSE=bigquery)"),
+    BIGQUERY_DATASET("", "BigQuery dataset (WAREHOUSE=bigquery)"),
+    EXTERNAL_API_URL("", "endpoint the http sink POSTs batches to; required by the http component"),
+    EXTERNAL_API_TOKEN("", "bearer token for the external API (secret)", true),
+    HTTP_SINK_BATCH_SIZE("500", "events per POST to the external API"),
+    HTTP_SINK_LINGER("50ms", "how long the http sink waits to fill a batch"),
+    HTTP_SINK_REQUEST_TIMEOUT("10s", "time-out of one POST"),
+    HTTP_SINK_MAX_ATTEMPTS("8", "attempts per batch before it goes to sink.http.dlq"),
+    HTTP_PORT("8080", "port of /health, /metrics, /api and the dashboard"),
+    LOG_LEVEL("INFO", "TRACE, DEBUG, INFO, WARN or ERROR"),
+    DATA_DIR("data", "local state: processor stores, local services"),
+    CONTENT_GRACE_PERIOD("30s", "how long an event waits for its content row before it is unknown_content"),
+    RANK_MINUTE_TTL("24h", "lifetime of the per-minute rank:engagement:{minute} sorted sets"),
+    SOURCE_SLOT_NAME("engagement_pipeline", "PostgreSQL logical replication slot"),
+    SOURCE_PUBLICATION("engagement_pipeline", "PostgreSQL publication of the two tables"),
+    INSTANCE_ID("", "stable id of this process; when set, restarts rejoin Kafka groups at once (static membership)");
+
+    private final String defaultValue;
+    private final String description;
+    private final boolean secret;
+
+    Setting(String defaultValue, String description) {
+        this(defaultValue, description, false);
+    }
+
+    Setting(String defaultValue, String description, boolean secret) {
+        this.defaultValue = defaultValue;
+        this.description = description;
+        this.secret = secret;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public boolean secret() {
+        return secret;
+    }
+}

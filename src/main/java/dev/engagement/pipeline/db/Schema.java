@@ -1,0 +1,73 @@
+package dev.engagement.pipeline.db;
+
+import dev.engagement.pipeline.config.PipelineConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The source schema: the seed document's DDL, unchanged but for IF NOT EXISTS, and the
+ * publication that logical replication reads. Idempotent.
+ */
+public final class Schema {
+    private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
+
+    public static final String CONTENT_DDL = """
+            CREATE TABLE IF NOT EXISTS content (
+                id              UUID PRIMARY KEY,
+                slug            TEXT UNIQUE NOT NULL,
+                title           TEXT NOT NULL,
+                content_type    TEXT CHECK (content_type IN ('podcast', 'newsletter', 'video')),
+                length_seconds  INTEGER,
+                publish_ts      TIMESTAMPTZ NOT NULL
+            )""";
+
+    public static final String EVENTS_DDL = """
+            CREATE TABLE IF NOT EXISTS engagement_events (
+                id           BIGSERIAL PRIMARY KEY,
+                content_id   UUID REFERENCES content(id),
+                user_id      UUID,
+                event_type   TEXT CHECK (event_type IN ('play', 'pause', 'finish', 'click')),
+                event_ts     TIMESTAMPTZ NOT NULL,
+                duration_ms  INTEGER,
+                device       TEXT,
+                raw_payload  JSONB
+            )""";
+
+    private Schema() {
+    }
+
+    /** Creates the database if needed, the two tables and the publication. Fails clearly without logical WAL. */
+    public static void init(PipelineConfig.Postgres pg) throws SQLException {
+        if (Database.ensureDatabase(pg)) {
+            LOG.info("created database {}", pg.database());
+        }
+        try (Connection c = Database.connect(pg); Statement s = c.createStatement()) {
+            s.execute(CONTENT_DDL);
+            s.execute(EVENTS_DDL);
+            if (!publicationExists(c, pg.publication())) {
+                s.execute("CREATE PUBLICATION " + pg.publication() + " FOR TABLE content, engagement_events");
+                LOG.info("created publication {}", pg.publication());
+            }
+            String wal = Database.walLevel(c);
+            if (!"logical".equals(wal)) {
+                LOG.warn("PostgreSQL at {} has wal_level={}; change data capture needs wal_level=logical "
+                        + "(ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)", pg, wal);
+            }
+        }
+    }
+
+    static boolean publicationExists(Connection c, String name) throws SQLException {
+        try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
+            q.setString(1, name);
+            try (ResultSet rs = q.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+}

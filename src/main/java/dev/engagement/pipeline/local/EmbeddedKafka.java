@@ -1,0 +1,138 @@
+package dev.engagement.pipeline.local;
+
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.metadata.storage.Formatter;
+import org.apache.kafka.server.common.Feature;
+import org.apache.kafka.server.common.MetadataVersion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A single-node KRaft broker (combined broker and controller) running inside this JVM, from the
+ * Kafka server artifacts: no download, no Docker. For development, demos and tests.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
+
+    private final KafkaRaftServer server;
+    private final int port;
+
+    private EmbeddedKafka(KafkaRaftServer server, int port) {
+        this.server = server;
+        this.port = port;
+    }
+
+    /** Starts a broker on {@code port} (0: any free port) with its log in {@code dataDir}. */
+    public static EmbeddedKafka start(Path dataDir, int port) {
+        int brokerPort = port == 0 ? Ports.free() : port;
+        int controllerPort = Ports.free();
+        Path logDir = dataDir.toAbsolutePath().resolve("log");
+        Properties props = new Properties();
+        props.put("process.roles", "broker,controller");
+        props.put("node.id", "1");
+        props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        props.put("controller.listener.names", "CONTROLLER");
+        props.put("inter.broker.listener.name", "PLAINTEXT");
+        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("log.dirs", logDir.toString());
+        props.put("num.partitions", "6");
+        props.put("default.replication.factor", "1");
+        props.put("min.insync.replicas", "1");
+        props.put("offsets.topic.replication.factor", "1");
+        props.put("offsets.topic.num.partitions", "6");
+        props.put("transaction.state.log.replication.factor", "1");
+        props.put("transaction.state.log.min.isr", "1");
+        props.put("transaction.state.log.num.partitions", "6");
+        props.put("share.coordinator.state.topic.replication.factor", "1");
+        props.put("share.coordinator.state.topic.min.isr", "1");
+        props.put("group.initial.rebalance.delay.ms", "0");
+        props.put("group.min.session.timeout.ms", "2000");
+        props.put("auto.create.topics.enable", "false");
+        props.put("message.max.bytes", Integer.toString(dev.engagement.pipeline.topic.Topics.MAX_MESSAGE_BYTES + 1024));
+        props.put("log.retention.hours", "168");
+        props.put("log.segment.bytes", Integer.toString(256 * 1024 * 1024));
+
+        try {
+            Files.createDirectories(logDir);
+            KafkaConfig config = KafkaConfig.fromProps(props, false);
+            if (!Files.exists(logDir.resolve("meta.properties"))) {
+                new Formatter()
+                        .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+                        .setNodeId(1)
+                        .setClusterId(Uuid.randomUuid().toString())
+                        .setDirectories(List.of(logDir.toString()))
+                        .setMetadataLogDirectory(logDir.toString())
+                        .setReleaseVersion(MetadataVersion.latestProduction())
+                        .setSupportedFeatures(Feature.PRODUCTION_FEATURES)
+                        .setUnstableFeatureVersionsEnabled(false)
+                        .setIgnoreFormatted(true)
+                        .setControllerListenerName("CONTROLLER")
+                        .run();
+            }
+            KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
+            server.startup();
+            EmbeddedKafka kafka = new EmbeddedKafka(server, brokerPort);
+            kafka.awaitReady(Duration.ofSeconds(60));
+            LOG.info("embedded Kafka broker is up on {}", kafka.bootstrapServers());
+            return kafka;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the embedded Kafka broker: " + e.getMessage(), e);
+        }
+    }
+
+    public String bootstrapServers() {
+        return "127.0.0.1:" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    private void awaitReady(Duration timeout) throws InterruptedException {
+        Instant deadline = Instant.now().plus(timeout);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000))) {
+            while (true) {
+                try {
+                    if (!admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty()) {
+                        return;
+                    }
+                } catch (Exception e) {
+                    if (Instant.now().isAfter(deadline)) {
+                        throw new IllegalStateException("broker not ready after " + timeout.toSeconds() + " s", e);
+                    }
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        server.awaitShutdown();
+    }
+
+    /** Blocks until the broker shuts down (for the foreground {@code kafka} command). */
+    public void awaitShutdown() {
+        server.awaitShutdown();
+    }
+}

@@ -1,0 +1,19 @@
+package dev.engagement.pipeline.model;
+
+import java.util.Locale;
+
+/** Why an event went to {@code engagement.invalid} instead of the sinks (SPEC section 5). */
+public enum InvalidReason {
+    MISSING_CONTENT_ID,
+    NEGATIVE_DURATION,
+    BAD_EVENT_TYPE,
+    MALFORMED,
+    UNKNOWN_CONTENT,
+    EVENT_MUTATED;
+
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
+    public String wire() {
+        return wire;
+    }
+}

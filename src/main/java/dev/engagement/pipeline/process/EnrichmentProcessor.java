@@ -1,0 +1,303 @@
+package dev.engagement.pipeline.process;
+
+import dev.engagement.pipeline.model.CdcCodec;
+import dev.engagement.pipeline.model.CdcEvent;
+import dev.engagement.pipeline.model.ChangeOp;
+import dev.engagement.pipeline.model.ContentRow;
+import dev.engagement.pipeline.model.EngagementRow;
+import dev.engagement.pipeline.model.InvalidReason;
+import dev.engagement.pipeline.model.MalformedRecordException;
+import dev.engagement.pipeline.topic.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Validates and enriches captured events against captured content, both read from co-partitioned
+ * CDC topics (key = content id). An event whose content has not arrived waits in a state store, in
+ * arrival order, until the content arrives or the grace period ends ({@code unknown_content}).
+ * All state lives in changelogged stores, so exactly-once processing covers it.
+ */
+final class EnrichmentProcessor implements Processor<String, byte[], String, byte[]> {
+    static final String ENRICHED_SINK = "enriched-sink";
+    static final String INVALID_SINK = "invalid-sink";
+
+    private final Duration grace;
+    private final Counters counters;
+    private final AtomicLong pendingGauge;
+
+    private ProcessorContext<String, byte[]> context;
+    private KeyValueStore<String, byte[]> contentStore;
+    private KeyValueStore<String, byte[]> pendingStore;
+    /** Content rows by id; {@link #DELETED_ROW} marks a deleted one. A read-through copy of the store. */
+    private final Map<String, ContentRow> contents = new HashMap<>();
+    /** How many events wait per content id; an event for such an id waits too, to keep their order. */
+    private final Map<String, Integer> pendingCounts = new HashMap<>();
+    private long pendingTotal;
+
+    private static final ContentRow DELETED_ROW = new ContentRow(null, null, null, null, null, null);
+
+    EnrichmentProcessor(Duration grace, Counters counters, AtomicLong pendingGauge) {
+        this.grace = grace;
+        this.counters = counters;
+        this.pendingGauge = pendingGauge;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+        this.context = context;
+        this.contentStore = context.getStateStore(EnrichmentTopology.CONTENT_STORE);
+        this.pendingStore = context.getStateStore(EnrichmentTopology.PENDING_STORE);
+        try (KeyValueIterator<String, byte[]> it = contentStore.all()) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> kv = it.next();
+                contents.put(kv.key, kv.value.length == 0 ? DELETED_ROW : ContentCodec.decode(kv.value));
+            }
+        }
+        try (KeyValueIterator<String, byte[]> it = pendingStore.all()) {
+            while (it.hasNext()) {
+                addPending(PendingKey.contentId(it.next().key), 1);
+            }
+        }
+        Duration every = grace.dividedBy(4);
+        if (every.compareTo(Duration.ofSeconds(1)) > 0) {
+            every = Duration.ofSeconds(1);
+        }
+        if (every.toMillis() < 10) {
+            every = Duration.ofMillis(10);
+        }
+        context.schedule(every, PunctuationType.WALL_CLOCK_TIME, this::expirePending);
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+        RecordMetadata meta = context.recordMetadata().orElseThrow();
+        if (Topics.CDC_CONTENT.equals(meta.topic())) {
+            onContent(record, meta);
+        } else {
+            onEvent(record, meta);
+        }
+    }
+
+    private void onEvent(Record<String, byte[]> record, RecordMetadata meta) {
+        CdcEvent<EngagementRow> change;
+        try {
+            change = CdcCodec.readEvent(record.value());
+        } catch (MalformedRecordException e) {
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED, e.getMessage());
+            return;
+        }
+        Validation validation = Validator.validate(change);
+        if (validation instanceof Validation.Invalid invalid) {
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), invalid.reason(), invalid.detail());
+            return;
+        }
+        Validation.Valid valid = (Validation.Valid) validation;
+        String contentId = valid.row().contentId();
+        ContentRow content = pendingCounts.containsKey(contentId) ? null : contents.get(contentId);
+        if (content == DELETED_ROW) {
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.UNKNOWN_CONTENT,
+                    "content " + contentId + " was deleted");
+        } else if (content == null) {
+            pend(contentId, record, meta);
+        } else {
+            enriched(record, valid, content);
+        }
+    }
+
+    private void onContent(Record<String, byte[]> record, RecordMetadata meta) {
+        if (record.value() == null) {
+            return; // compaction tombstone after a delete, which was handled already
+        }
+        CdcEvent<ContentRow> change;
+        try {
+            change = CdcCodec.readContent(record.value());
+        } catch (MalformedRecordException e) {
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED, e.getMessage());
+            return;
+        }
+        ContentRow row = change.row();
+        if (row.id() == null) {
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED,
+                    "content row has no id");
+            return;
+        }
+        if (change.op() == ChangeOp.DELETE) {
+            contents.put(row.id(), DELETED_ROW);
+            contentStore.put(row.id(), ContentCodec.DELETED);
+            releasePending(row.id(), null);
+        } else {
+            contents.put(row.id(), row);
+            contentStore.put(row.id(), ContentCodec.encode(row));
+            releasePending(row.id(), row);
+        }
+    }
+
+    /** Emits the events waiting for a content id, in arrival order: enriched, or unknown_content if it is gone. */
+    private void releasePending(String contentId, ContentRow content) {
+        if (!pendingCounts.containsKey(contentId)) {
+            return;
+        }
+        List<KeyValue<String, byte[]>> waiting = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = pendingStore.prefixScan(PendingKey.prefix(contentId),
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            while (it.hasNext()) {
+                waiting.add(it.next());
+            }
+        }
+        for (KeyValue<String, byte[]> kv : waiting) {
+            emitPending(kv, content, "content " + contentId + " was deleted");
+        }
+    }
+
+    private void expirePending(long now) {
+        if (pendingTotal == 0) {
+            return;
+        }
+        List<KeyValue<String, byte[]>> expired = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = pendingStore.all()) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> kv = it.next();
+                if (PendingValue.arrivedAt(kv.value) + grace.toMillis() <= now) {
+                    expired.add(kv);
+                }
+            }
+        }
+        for (KeyValue<String, byte[]> kv : expired) {
+            emitPending(kv, null, "content " + PendingKey.contentId(kv.key) + " did not arrive within "
+                    + grace.toMillis() + " ms");
+        }
+    }
+
+    private void emitPending(KeyValue<String, byte[]> kv, ContentRow content, String unknownDetail) {
+        pendingStore.delete(kv.key);
+        addPending(PendingKey.contentId(kv.key), -1);
+        byte[] original = PendingValue.payload(kv.value);
+        Record<String, byte[]> record = new Record<>(PendingKey.contentId(kv.key), original,
+                PendingValue.timestamp(kv.value));
+        if (content == null) {
+            invalid(record, Topics.CDC_EVENTS, PendingValue.partition(kv.value), PendingKey.offset(kv.key),
+                    InvalidReason.UNKNOWN_CONTENT, unknownDetail);
+            return;
+        }
+        try {
+            Validation validation = Validator.validate(CdcCodec.readEvent(original));
+            enriched(record, (Validation.Valid) validation, content);
+        } catch (MalformedRecordException | ClassCastException e) {
+            throw new IllegalStateException("a pending event no longer validates", e);
+        }
+    }
+
+    private void pend(String contentId, Record<String, byte[]> record, RecordMetadata meta) {
+        pendingStore.put(PendingKey.of(contentId, meta.offset()),
+                PendingValue.of(context.currentSystemTimeMs(), record.timestamp(), meta.partition(), record.value()));
+        addPending(contentId, 1);
+    }
+
+    private void addPending(String contentId, int delta) {
+        pendingCounts.merge(contentId, delta, (a, b) -> a + b == 0 ? null : a + b);
+        pendingTotal += delta;
+        pendingGauge.set(pendingTotal);
+    }
+
+    private void enriched(Record<String, byte[]> record, Validation.Valid valid, ContentRow content) {
+        Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
+        byte[] json = Enricher.enrich(valid, content, now).toJson();
+        context.forward(new Record<>(valid.row().contentId(), json, record.timestamp()), ENRICHED_SINK);
+        counters.enriched.increment();
+    }
+
+    private void invalid(Record<String, byte[]> record, String topic, int partition, long offset,
+                         InvalidReason reason, String detail) {
+        Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
+        byte[] value = InvalidRecords.value(reason, detail, topic, partition, offset, record.value(), now);
+        context.forward(new Record<>(record.key(), value, record.timestamp(),
+                InvalidRecords.headers(reason, topic, partition, offset)), INVALID_SINK);
+        counters.invalid.get(reason).increment();
+    }
+
+    /** Pending-store key: content id, then the event's offset in fixed-width hex, so a prefix scan is in order. */
+    static final class PendingKey {
+        private PendingKey() {
+        }
+
+        static String of(String contentId, long offset) {
+            return prefix(contentId) + String.format("%016x", offset);
+        }
+
+        static String prefix(String contentId) {
+            return contentId + '|';
+        }
+
+        static String contentId(String key) {
+            return key.substring(0, key.lastIndexOf('|'));
+        }
+
+        static long offset(String key) {
+            return Long.parseUnsignedLong(key.substring(key.lastIndexOf('|') + 1), 16);
+        }
+    }
+
+    /** Pending-store value: arrival wall time, record timestamp, source partition, then the original bytes. */
+    static final class PendingValue {
+        private static final int HEADER = 8 + 8 + 4;
+
+        private PendingValue() {
+        }
+
+        static byte[] of(long arrivedAt, long timestamp, int partition, byte[] payload) {
+            return ByteBuffer.allocate(HEADER + payload.length).putLong(arrivedAt).putLong(timestamp)
+                    .putInt(partition).put(payload).array();
+        }
+
+        static long arrivedAt(byte[] v) {
+            return ByteBuffer.wrap(v).getLong(0);
+        }
+
+        static long timestamp(byte[] v) {
+            return ByteBuffer.wrap(v).getLong(8);
+        }
+
+        static int partition(byte[] v) {
+            return ByteBuffer.wrap(v).getInt(16);
+        }
+
+        static byte[] payload(byte[] v) {
+            return java.util.Arrays.copyOfRange(v, HEADER, v.length);
+        }
+    }
+
+    /** Meters shared by every task's processor. */
+    static final class Counters {
+        final Counter enriched;
+        final Map<InvalidReason, Counter> invalid = new EnumMap<>(InvalidReason.class);
+
+        Counters(MeterRegistry registry) {
+            enriched = Counter.builder("pipeline.processor.records").tag("outcome", "enriched")
+                    .tag("reason", "none").description("Events the processor published, by outcome")
+                    .register(registry);
+            for (InvalidReason reason : InvalidReason.values()) {
+                invalid.put(reason, Counter.builder("pipeline.processor.records").tag("outcome", "invalid")
+                        .tag("reason", reason.wire()).description("Events the processor published, by outcome")
+                        .register(registry));
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+package dev.engagement.pipeline.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.engagement.pipeline.config.Durations;
+import dev.engagement.pipeline.model.Json;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Pattern;
+
+/**
+ * The pipeline's HTTP surface (SPEC section 9) on the JDK's HTTP server: /health, /metrics,
+ * /api/stats, /api/content/{id}, /api/top, /api/dashboard and the dashboard page at /.
+ */
+public final class ApiServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+    private static final Pattern UUID_FORM = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    private static final List<String> COUNTS = List.of("events", "play", "pause", "finish", "click", "engagement_ms");
+
+    private final HttpServer server;
+    private final ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "http-api");
+        t.setDaemon(true);
+        return t;
+    });
+    private final HealthService health;
+    private final PrometheusMeterRegistry registry;
+    private final RedisQueries redis;
+    private final DashboardSampler sampler;
+    private final byte[] dashboardPage;
+
+    public ApiServer(int port, HealthService health, PrometheusMeterRegistry registry, RedisQueries redis,
+                     DashboardSampler sampler) throws IOException {
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+        this.health = health;
+        this.registry = registry;
+        this.redis = redis;
+        this.sampler = sampler;
+        this.dashboardPage = resource("/dashboard/index.html");
+        this.server = HttpServer.create(new InetSocketAddress(port), 128);
+        server.setExecutor(executor);
+        server.createContext("/", this::route);
+    }
+
+    public void start() {
+        server.start();
+        LOG.info("dashboard and API on http://localhost:{}/", port());
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void route(HttpExchange ex) throws IOException {
+        try (ex) {
+            if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
+                ex.getResponseHeaders().add("Allow", "GET, HEAD");
+                json(ex, 405, error("method not allowed"));
+                return;
+            }
+            String path = ex.getRequestURI().getPath();
+            Map<String, String> query = query(ex.getRequestURI());
+            switch (path) {
+                case "/", "/index.html" -> send(ex, 200, "text/html; charset=utf-8", dashboardPage);
+                case "/health" -> health(ex);
+                case "/metrics" -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        registry.scrape().getBytes(StandardCharsets.UTF_8));
+                case "/api/stats" -> json(ex, 200, stats());
+                case "/api/top" -> top(ex, query);
+                case "/api/dashboard" -> json(ex, 200, dashboard());
+                default -> {
+                    if (path.startsWith("/api/content/")) {
+                        content(ex, path.substring("/api/content/".length()));
+                    } else {
+                        json(ex, 404, error("no such endpoint: " + path));
+                    }
+                }
+            }
+        } catch (BadRequest e) {
+            json(ex, 400, error(e.getMessage()));
+        } catch (RuntimeException e) {
+            LOG.warn("{} {} failed: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), e.getMessage());
+            json(ex, 503, error("unavailable: " + e.getMessage()));
+        }
+    }
+
+    private void health(HttpExchange ex) throws IOException {
+        HealthService.Report report = health.report();
+        json(ex, report.healthy() ? 200 : 503, healthJson(report));
+    }
+
+    static ObjectNode healthJson(HealthService.Report report) {
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("status", report.status());
+        ObjectNode services = body.putObject("services");
+        ObjectNode details = Json.MAPPER.createObjectNode();
+        report.services().forEach((name, result) -> {
+            services.put(name, result.state());
+            details.put(name, result.detail());
+        });
+        body.put("last_processed", report.lastProcessed().map(Instant::toString).orElse(null));
+        body.set("details", details);
+        return body;
+    }
+
+    private ObjectNode stats() {
+        Map<String, String> raw = redis.stats();
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        for (String f : COUNTS) {
+            out.put(f, Long.parseLong(raw.getOrDefault(f, "0")));
+        }
+        out.put("engagement_seconds", new BigDecimal(raw.getOrDefault("engagement_seconds", "0")));
+        out.put("last_processed", redis.lastProcessed().map(Instant::toString).orElse(null));
+        return out;
+    }
+
+    private void content(HttpExchange ex, String id) throws IOException {
+        if (!UUID_FORM.matcher(id).matches()) {
+            throw new BadRequest("content id must be a UUID, but was '" + id + "'");
+        }
+        Map<String, String> raw = redis.content(id.toLowerCase(java.util.Locale.ROOT));
+        if (raw.isEmpty()) {
+            json(ex, 404, error("no engagement recorded for content " + id));
+            return;
+        }
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        out.put("content_id", id.toLowerCase(java.util.Locale.ROOT));
+        out.put("title", raw.get("title"));
+        out.put("type", emptyToNull(raw.get("type")));
+        String length = emptyToNull(raw.get("length_seconds"));
+        if (length == null) {
+            out.putNull("length_seconds");
+        } else {
+            out.put("length_seconds", Integer.parseInt(length));
+        }
+        for (String f : COUNTS) {
+            out.put(f, Long.parseLong(raw.getOrDefault(f, "0")));
+        }
+        out.put("engagement_seconds", new BigDecimal(raw.getOrDefault("engagement_seconds", "0")));
+        out.put("last_event_ts", raw.get("last_event_ts"));
+        json(ex, 200, out);
+    }
+
+    private void top(HttpExchange ex, Map<String, String> query) throws IOException {
+        Optional<Duration> window = Optional.empty();
+        String w = query.get("window");
+        if (w != null && !w.isEmpty() && !"all".equals(w)) {
+            try {
+                Duration d = Durations.parse(w);
+                if (d.compareTo(Duration.ofMinutes(1)) < 0 || d.compareTo(Duration.ofHours(24)) > 0) {
+                    throw new BadRequest("window must be between 1m and 24h, but was '" + w + "'");
+                }
+                window = Optional.of(d);
+            } catch (IllegalArgumentException e) {
+                throw new BadRequest("window " + e.getMessage() + " (or 'all'), but was '" + w + "'");
+            }
+        }
+        int limit = 10;
+        if (query.containsKey("limit")) {
+            try {
+                limit = Integer.parseInt(query.get("limit"));
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > 1000) {
+                throw new BadRequest("limit must be an integer between 1 and 1000, but was '" + query.get("limit") + "'");
+            }
+        }
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        out.put("window", window.map(Durations::format).orElse("all"));
+        out.set("items", ranked(redis.top(window, limit, Instant.now())));
+        json(ex, 200, out);
+    }
+
+    private static ArrayNode ranked(List<RedisQueries.Ranked> items) {
+        ArrayNode arr = Json.MAPPER.createArrayNode();
+        int rank = 1;
+        for (RedisQueries.Ranked r : items) {
+            ObjectNode item = arr.addObject();
+            item.put("rank", rank++);
+            item.put("content_id", r.contentId());
+            item.put("title", r.title());
+            item.put("engagement_seconds", BigDecimal.valueOf(r.engagementSeconds()).setScale(3,
+                    java.math.RoundingMode.HALF_UP));
+        }
+        return arr;
+    }
+
+    private ObjectNode dashboard() {
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        out.put("now", Instant.now().toString());
+        out.set("health", healthJson(health.report()));
+        try {
+            out.set("totals", stats());
+            out.set("top_10m", ranked(redis.top(Optional.of(Duration.ofMinutes(10)), 10, Instant.now())));
+            out.set("top_all", ranked(redis.top(Optional.empty(), 10, Instant.now())));
+        } catch (RuntimeException e) {
+            out.put("redis_error", e.getMessage());
+        }
+        ArrayNode series = out.putArray("series");
+        for (DashboardSampler.Sample s : sampler.samples()) {
+            ObjectNode point = series.addObject();
+            point.put("t", s.at());
+            s.rates().forEach((k, v) -> point.put(k, Math.round(v * 10) / 10.0));
+            ObjectNode p99 = point.putObject("p99_ms");
+            s.p99Ms().forEach((k, v) -> {
+                if (!v.isNaN()) {
+                    p99.put(k, Math.round(v));
+                }
+            });
+        }
+        ObjectNode latency = out.putObject("latency_ms");
+        for (String sink : List.of("redis", "warehouse", "http")) {
+            double p50 = sampler.percentileMs(sink, 0.5);
+            double p99 = sampler.percentileMs(sink, 0.99);
+            if (!Double.isNaN(p99)) {
+                ObjectNode l = latency.putObject(sink);
+                l.put("p50", Math.round(p50));
+                l.put("p99", Math.round(p99));
+            }
+        }
+        ObjectNode counters = out.putObject("counters");
+        counters.put("invalid", registry.find("pipeline.processor.records").tag("outcome", "invalid").counters()
+                .stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum());
+        counters.put("http_dlq", registry.find("pipeline.http.dlq.records").counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum());
+        return out;
+    }
+
+    private static ObjectNode error(String message) {
+        ObjectNode e = Json.MAPPER.createObjectNode();
+        e.put("error", message);
+        return e;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    private static void json(HttpExchange ex, int status, ObjectNode body) throws IOException {
+        send(ex, status, "application/json", Json.MAPPER.writeValueAsBytes(body));
+    }
+
+    private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        boolean head = "HEAD".equals(ex.getRequestMethod());
+        ex.sendResponseHeaders(status, head ? -1 : body.length);
+        if (!head) {
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        }
+    }
+
+    private static Map<String, String> query(URI uri) {
+        Map<String, String> out = new HashMap<>();
+        String q = uri.getRawQuery();
+        if (q == null) {
+            return out;
+        }
+        for (String pair : q.split("&")) {
+            int eq = pair.indexOf('=');
+            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            out.put(k, v);
+        }
+        return out;
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = ApiServer.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("missing resource " + name);
+            }
+            return in.readAllBytes();
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+
+    static final class BadRequest extends RuntimeException {
+        BadRequest(String message) {
+            super(message);
+        }
+    }
+}

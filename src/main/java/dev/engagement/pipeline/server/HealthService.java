@@ -1,0 +1,71 @@
+package dev.engagement.pipeline.server;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Runs the service checks (in parallel, each bounded in time) and folds them into one status:
+ * unhealthy when a critical service is down, degraded when any other is, healthy otherwise.
+ * Results are cached for a second so a busy /health cannot hammer the services.
+ */
+public final class HealthService {
+    private static final Duration CACHE = Duration.ofSeconds(1);
+    private static final long CHECK_TIMEOUT_MS = 3000;
+
+    private final List<ServiceCheck> checks;
+    private final Supplier<Optional<Instant>> lastProcessed;
+    private Report cached;
+    private long cachedAtNanos;
+
+    public HealthService(List<ServiceCheck> checks, Supplier<Optional<Instant>> lastProcessed) {
+        this.checks = List.copyOf(checks);
+        this.lastProcessed = lastProcessed;
+    }
+
+    public synchronized Report report() {
+        if (cached != null && System.nanoTime() - cachedAtNanos < CACHE.toNanos()) {
+            return cached;
+        }
+        Map<String, CompletableFuture<ServiceCheck.Result>> running = new LinkedHashMap<>();
+        for (ServiceCheck c : checks) {
+            running.put(c.service(), CompletableFuture.supplyAsync(() -> {
+                try {
+                    return c.check();
+                } catch (RuntimeException e) {
+                    return new ServiceCheck.Result("disconnected", e.getMessage(), false);
+                }
+            }));
+        }
+        Map<String, ServiceCheck.Result> results = new LinkedHashMap<>();
+        running.forEach((name, f) -> {
+            try {
+                results.put(name, f.get(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS));
+            } catch (Exception e) {
+                results.put(name, new ServiceCheck.Result("disconnected", "no answer within " + CHECK_TIMEOUT_MS + " ms",
+                        false));
+            }
+        });
+        String status = "healthy";
+        for (ServiceCheck.Result r : results.values()) {
+            if (!r.ok()) {
+                status = r.critical() ? "unhealthy" : ("unhealthy".equals(status) ? status : "degraded");
+            }
+        }
+        cached = new Report(status, results, lastProcessed.get());
+        cachedAtNanos = System.nanoTime();
+        return cached;
+    }
+
+    public record Report(String status, Map<String, ServiceCheck.Result> services, Optional<Instant> lastProcessed) {
+        public boolean healthy() {
+            return "healthy".equals(status);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.engagement.pipeline.server;
+
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.sink.redis.LazyRedis;
+import io.lettuce.core.ScoredValue;
+import io.lettuce.core.api.sync.RedisCommands;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Read-only queries over the Redis aggregates, for /api and the dashboard. */
+public final class RedisQueries implements AutoCloseable {
+    private static final DateTimeFormatter MINUTE = DateTimeFormatter.ofPattern("yyyyMMddHHmm").withZone(ZoneOffset.UTC);
+
+    private final LazyRedis connection;
+
+    public RedisQueries(PipelineConfig.Redis config) {
+        this.connection = new LazyRedis(config);
+    }
+
+    private RedisCommands<String, String> redis() {
+        return connection.sync();
+    }
+
+    public String ping() {
+        return redis().ping();
+    }
+
+    public Map<String, String> stats() {
+        return redis().hgetall("stats:global");
+    }
+
+    public Map<String, String> content(String id) {
+        return redis().hgetall("content:" + id);
+    }
+
+    public Optional<Instant> lastProcessed() {
+        String v = redis().get("pipeline:redis:last_processed");
+        return v == null ? Optional.empty() : Optional.of(Instant.parse(v));
+    }
+
+    /** Top content by engagement: all time, or over the last {@code window} of event time in whole minutes. */
+    public List<Ranked> top(Optional<Duration> window, int limit, Instant now) {
+        List<ScoredValue<String>> scored;
+        if (window.isEmpty()) {
+            scored = redis().zrevrangeWithScores("rank:engagement", 0, limit - 1);
+        } else {
+            long minutes = Math.max(1, window.get().toMinutes());
+            String[] keys = new String[(int) minutes];
+            Instant minute = now.truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+            for (int i = 0; i < minutes; i++) {
+                keys[i] = "rank:engagement:" + MINUTE.format(minute.minusSeconds(60L * i));
+            }
+            scored = new ArrayList<>(redis().zunionWithScores(keys));
+            scored.sort(Comparator.comparingDouble((ScoredValue<String> s) -> s.getScore()).reversed());
+            if (scored.size() > limit) {
+                scored = scored.subList(0, limit);
+            }
+        }
+        List<Ranked> out = new ArrayList<>(scored.size());
+        for (ScoredValue<String> s : scored) {
+            out.add(new Ranked(s.getValue(), redis().hget("content:" + s.getValue(), "title"), s.getScore()));
+        }
+        return out;
+    }
+
+    public record Ranked(String contentId, String title, double engagementSeconds) {
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+    }
+}

@@ -1,0 +1,276 @@
+package dev.engagement.pipeline.sink;
+
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.model.EnrichedEvent;
+import dev.engagement.pipeline.model.MalformedRecordException;
+import dev.engagement.pipeline.topic.KafkaClients;
+import dev.engagement.pipeline.topic.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Drives a {@link TransactionalSink} from {@code engagement.enriched} in its own consumer group:
+ * poll, write the whole poll as one atomic batch, repeat. Resumes from the position the sink
+ * stored, not from Kafka's committed offsets (those are committed too, but only for lag tooling).
+ * While the sink is down the consumer pauses, keeps its group membership, and retries with back-off.
+ */
+public final class SinkRunner implements Runnable, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SinkRunner.class);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    private final TransactionalSink sink;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final Thread thread;
+    private volatile boolean closed;
+
+    private final Counter applied;
+    private final Counter duplicates;
+    private final Counter failures;
+    private final Counter fenced;
+    private final Counter malformed;
+    private final Timer latency;
+    private final AtomicLong lag = new AtomicLong();
+    private volatile long lastWriteMs;
+
+    private Batch pending;
+    private long retryAtNanos;
+    private Duration backoff = Duration.ofMillis(100);
+
+    public SinkRunner(PipelineConfig config, TransactionalSink sink, MeterRegistry registry) {
+        this.sink = sink;
+        String group = "engagement-sink-" + sink.name();
+        this.consumer = new KafkaConsumer<>(KafkaClients.consumer(config, group, group));
+        this.thread = new Thread(this, "sink-" + sink.name());
+        this.applied = Counter.builder("pipeline.sink.events").tag("sink", sink.name())
+                .description("Events applied by a sink").register(registry);
+        this.duplicates = Counter.builder("pipeline.sink.duplicates").tag("sink", sink.name())
+                .description("Events a sink had already applied (source redeliveries), skipped").register(registry);
+        this.failures = Counter.builder("pipeline.sink.failures").tag("sink", sink.name())
+                .description("Failed batch writes (retried)").register(registry);
+        this.fenced = Counter.builder("pipeline.sink.fenced").tag("sink", sink.name())
+                .description("Batches refused because another instance took the partitions").register(registry);
+        this.malformed = Counter.builder("pipeline.sink.malformed").tag("sink", sink.name())
+                .description("Records on engagement.enriched that are not enriched events, skipped").register(registry);
+        this.latency = Timer.builder("pipeline.end.to.end.latency").tag("sink", sink.name())
+                .description("From the PostgreSQL commit of a row to its write in a sink")
+                .serviceLevelObjectives(slo(50), slo(100), slo(200), slo(300), slo(500), slo(1000), slo(2000),
+                        slo(5000), slo(10000), slo(30000))
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        Gauge.builder("pipeline.consumer.lag", lag, AtomicLong::doubleValue).tag("group", group)
+                .description("Records on engagement.enriched not yet applied by a sink").register(registry);
+    }
+
+    private static Duration slo(long ms) {
+        return Duration.ofMillis(ms);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    public String status() {
+        if (pending != null) {
+            return "retrying: " + sink.status();
+        }
+        return sink.status();
+    }
+
+    public long lastWriteMs() {
+        return lastWriteMs;
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(Topics.ENRICHED), new Rebalance());
+            while (!closed) {
+                if (pending != null) {
+                    consumer.pause(consumer.assignment());
+                }
+                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(100));
+                if (pending == null && !records.isEmpty()) {
+                    pending = toBatch(records);
+                    retryAtNanos = 0;
+                }
+                if (pending != null && System.nanoTime() >= retryAtNanos) {
+                    attempt();
+                }
+                updateLag();
+            }
+        } catch (WakeupException e) {
+            if (!closed) {
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            LOG.error("{} sink stopped: {}", sink.name(), e.getMessage(), e);
+        } finally {
+            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+        }
+    }
+
+    private void attempt() {
+        Batch batch = pending;
+        try {
+            TransactionalSink.WriteResult result = batch.records.isEmpty()
+                    ? new TransactionalSink.WriteResult(0, 0) : sink.write(batch.records, batch.nextOffsets);
+            long now = System.currentTimeMillis();
+            for (SinkRecord r : batch.records) {
+                latency.record(Math.max(0, now - r.commitTsMs()), TimeUnit.MILLISECONDS);
+            }
+            applied.increment(result.applied());
+            duplicates.increment(result.duplicates());
+            lastWriteMs = now;
+            pending = null;
+            backoff = Duration.ofMillis(100);
+            consumer.resume(consumer.assignment());
+            Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+            batch.nextOffsets.forEach((tp, off) -> commit.put(tp, new OffsetAndMetadata(off)));
+            consumer.commitAsync(commit, null);
+        } catch (FencedException e) {
+            fenced.increment();
+            LOG.warn("{} sink: {}; dropping {} events another instance now owns and rejoining the group",
+                    sink.name(), e.getMessage(), batch.records.size());
+            pending = null;
+            consumer.resume(consumer.assignment());
+            consumer.enforceRebalance();
+        } catch (Exception e) {
+            failures.increment();
+            retryAtNanos = System.nanoTime() + backoff.toNanos();
+            LOG.warn("{} sink: write of {} events failed ({}); retrying in {} ms, {} events waiting",
+                    sink.name(), batch.records.size(), e.getMessage(), backoff.toMillis(), batch.records.size());
+            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        }
+    }
+
+    private Batch toBatch(ConsumerRecords<String, byte[]> records) {
+        List<SinkRecord> out = new ArrayList<>(records.count());
+        Map<TopicPartition, Long> next = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : records) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            next.put(tp, r.offset() + 1);
+            try {
+                out.add(new SinkRecord(tp, r.offset(), r.timestamp(), EnrichedEvent.parse(r.value())));
+            } catch (MalformedRecordException e) {
+                malformed.increment();
+                LOG.warn("{} sink: skipping a record that is not an enriched event at {}-{}@{}: {}", sink.name(),
+                        r.topic(), r.partition(), r.offset(), e.getMessage());
+            }
+        }
+        return new Batch(out, next);
+    }
+
+    private void updateLag() {
+        long total = 0;
+        for (TopicPartition tp : consumer.assignment()) {
+            OptionalLong l = consumer.currentLag(tp);
+            if (l.isPresent()) {
+                total += l.getAsLong();
+            }
+        }
+        lag.set(total + (pending == null ? 0 : pending.records.size()));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        consumer.wakeup();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        sink.close();
+    }
+
+    private record Batch(List<SinkRecord> records, Map<TopicPartition, Long> nextOffsets) {
+        Batch without(Collection<TopicPartition> partitions) {
+            List<SinkRecord> kept = records.stream().filter(r -> !partitions.contains(r.partition())).toList();
+            Map<TopicPartition, Long> offsets = new HashMap<>(nextOffsets);
+            offsets.keySet().removeAll(partitions);
+            return new Batch(kept, offsets);
+        }
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            dropPending(partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            dropPending(partitions);
+        }
+
+        private void dropPending(Collection<TopicPartition> partitions) {
+            if (pending != null) {
+                pending = pending.without(partitions);
+                if (pending.nextOffsets.isEmpty()) {
+                    pending = null;
+                }
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (partitions.isEmpty()) {
+                return;
+            }
+            Duration wait = Duration.ofMillis(100);
+            while (!closed) {
+                try {
+                    Map<TopicPartition, OptionalLong> stored = sink.claim(partitions);
+                    List<TopicPartition> fromStart = new ArrayList<>();
+                    stored.forEach((tp, off) -> {
+                        if (off.isPresent()) {
+                            consumer.seek(tp, off.getAsLong());
+                        } else {
+                            fromStart.add(tp);
+                        }
+                    });
+                    if (!fromStart.isEmpty()) {
+                        consumer.seekToBeginning(fromStart);
+                    }
+                    LOG.info("{} sink owns partitions {} and resumes from its stored positions {}", sink.name(),
+                            partitions.stream().map(TopicPartition::partition).sorted().toList(), stored);
+                    return;
+                } catch (Exception e) {
+                    LOG.warn("{} sink: cannot claim partitions yet ({}); retrying in {} ms", sink.name(),
+                            e.getMessage(), wait.toMillis());
+                    sleep(wait);
+                    wait = wait.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : wait.multipliedBy(2);
+                }
+            }
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package dev.engagement.pipeline.sink.redis;
+
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.model.EnrichedEvent;
+import dev.engagement.pipeline.model.Timestamps;
+import dev.engagement.pipeline.sink.FencedException;
+import dev.engagement.pipeline.sink.SinkRecord;
+import dev.engagement.pipeline.sink.TransactionalSink;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import org.apache.kafka.common.TopicPartition;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * Live aggregates in Redis (SPEC section 6). Each batch is one script run: aggregates, per-event
+ * de-duplication, the fencing check and the Kafka positions change together or not at all.
+ * Engagement is summed as integer milliseconds; seconds and scores are derived from them.
+ */
+public final class RedisSink implements TransactionalSink {
+    private static final String APPLY = resource("/redis/apply-batch.lua");
+    private static final String CLAIM = resource("/redis/claim.lua");
+
+    private final LazyRedis redis;
+    private final long minuteTtlSeconds;
+    private final Clock clock;
+    private final Map<TopicPartition, String> epochs = new HashMap<>();
+    private String applySha;
+    private String claimSha;
+    private volatile String status = "connected";
+
+    public RedisSink(PipelineConfig.Redis config, Clock clock) {
+        this.redis = new LazyRedis(config);
+        this.minuteTtlSeconds = config.minuteTtl().toSeconds();
+        this.clock = clock;
+    }
+
+    @Override
+    public String name() {
+        return "redis";
+    }
+
+    @Override
+    public Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions) {
+        List<String> fields = partitions.stream().map(RedisSink::field).toList();
+        List<Object> reply = eval(true, fields);
+        Map<TopicPartition, OptionalLong> stored = new LinkedHashMap<>();
+        int i = 0;
+        for (TopicPartition tp : partitions) {
+            epochs.put(tp, String.valueOf(reply.get(i)));
+            long offset = (Long) reply.get(i + 1);
+            stored.put(tp, offset < 0 ? OptionalLong.empty() : OptionalLong.of(offset));
+            i += 2;
+        }
+        return stored;
+    }
+
+    @Override
+    public WriteResult write(List<SinkRecord> batch, Map<TopicPartition, Long> nextOffsets) throws FencedException {
+        List<String> args = new ArrayList<>(16 + batch.size() * 6);
+        args.add(Integer.toString(nextOffsets.size()));
+        for (Map.Entry<TopicPartition, Long> e : nextOffsets.entrySet()) {
+            String epoch = epochs.get(e.getKey());
+            if (epoch == null) {
+                throw new FencedException("partition " + e.getKey() + " was never claimed by this instance");
+            }
+            args.add(field(e.getKey()));
+            args.add(epoch);
+            args.add(Long.toString(e.getValue()));
+        }
+        Instant now = clock.instant();
+        args.add(Timestamps.iso(now));
+
+        Map<String, Integer> contentIndex = new LinkedHashMap<>();
+        Map<String, EnrichedEvent> latest = new HashMap<>();
+        Map<String, Integer> minuteIndex = new LinkedHashMap<>();
+        List<Long> minuteExpiry = new ArrayList<>();
+        List<String> events = new ArrayList<>(batch.size() * 6);
+        for (SinkRecord r : batch) {
+            EnrichedEvent e = r.event();
+            int c = contentIndex.computeIfAbsent(e.contentId(), k -> contentIndex.size() + 1);
+            latest.put(e.contentId(), e);
+            Instant ts = Timestamps.parse(e.eventTs());
+            long minuteStart = ts.getEpochSecond() / 60 * 60;
+            long expireAt = minuteStart + 60 + minuteTtlSeconds;
+            int m = 0;
+            if (expireAt > now.getEpochSecond()) {
+                m = minuteIndex.computeIfAbsent(Timestamps.minute(ts), k -> {
+                    minuteExpiry.add(expireAt);
+                    return minuteIndex.size() + 1;
+                });
+            }
+            events.add(Long.toString(e.eventId()));
+            events.add(Integer.toString(c));
+            events.add(Integer.toString(e.eventType().ordinal() + 1));
+            events.add(e.engagementMs() == null ? "0" : Long.toString(e.engagementMs()));
+            events.add(Integer.toString(m));
+            events.add(Timestamps.fixedMillis(ts));
+        }
+        args.add(Integer.toString(contentIndex.size()));
+        for (String contentId : contentIndex.keySet()) {
+            EnrichedEvent e = latest.get(contentId);
+            args.add(contentId);
+            args.add(nullToEmpty(e.contentTitle()));
+            args.add(nullToEmpty(e.contentType()));
+            args.add(e.contentLengthSeconds() == null ? "" : e.contentLengthSeconds().toString());
+        }
+        args.add(Integer.toString(minuteIndex.size()));
+        int mi = 0;
+        for (String minute : minuteIndex.keySet()) {
+            args.add(minute);
+            args.add(Long.toString(minuteExpiry.get(mi++)));
+        }
+        args.add(Integer.toString(batch.size()));
+        args.addAll(events);
+
+        List<Object> reply = eval(false, args);
+        if ("FENCED".equals(reply.get(0))) {
+            throw new FencedException("partition " + reply.get(1) + " is now owned by another instance");
+        }
+        status = "connected";
+        return new WriteResult(((Long) reply.get(1)).intValue(), ((Long) reply.get(2)).intValue());
+    }
+
+    private List<Object> eval(boolean claim, List<String> args) {
+        String[] argv = args.toArray(String[]::new);
+        try {
+            try {
+                return redis.sync().evalsha(claim ? claimSha() : applySha(), ScriptOutputType.MULTI, new String[0], argv);
+            } catch (RedisNoScriptException e) {
+                // Redis restarted (its script cache is gone): load again once
+                applySha = null;
+                claimSha = null;
+                return redis.sync().evalsha(claim ? claimSha() : applySha(), ScriptOutputType.MULTI, new String[0], argv);
+            }
+        } catch (RuntimeException e) {
+            status = "unreachable: " + e.getMessage();
+            throw e;
+        }
+    }
+
+    private String applySha() {
+        if (applySha == null) {
+            applySha = redis.sync().scriptLoad(APPLY);
+        }
+        return applySha;
+    }
+
+    private String claimSha() {
+        if (claimSha == null) {
+            claimSha = redis.sync().scriptLoad(CLAIM);
+        }
+        return claimSha;
+    }
+
+    @Override
+    public String status() {
+        return status;
+    }
+
+    @Override
+    public void close() {
+        redis.close();
+    }
+
+    static String field(TopicPartition tp) {
+        return tp.topic() + ":" + tp.partition();
+    }
+
+    private static String nullToEmpty(String s) {
+        return s == null ? "" : s;
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = RedisSink.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

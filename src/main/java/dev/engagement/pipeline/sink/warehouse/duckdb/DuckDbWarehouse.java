@@ -1,0 +1,218 @@
+package dev.engagement.pipeline.sink.warehouse.duckdb;
+
+import dev.engagement.pipeline.model.EnrichedEvent;
+import dev.engagement.pipeline.model.Timestamps;
+import dev.engagement.pipeline.sink.SinkRecord;
+import dev.engagement.pipeline.sink.warehouse.Warehouse;
+import org.apache.kafka.common.TopicPartition;
+import org.duckdb.DuckDBAppender;
+import org.duckdb.DuckDBConnection;
+
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * The warehouse in a local DuckDB file. Each batch is one transaction: rows go through the appender
+ * into a temporary staging table, then {@code INSERT OR IGNORE} into the table (event_id is its
+ * primary key: a row per event, never two), and the Kafka positions are updated beside them.
+ * DuckDB lets one process write a file, which also fences any second writer.
+ */
+public final class DuckDbWarehouse implements Warehouse {
+    static final String DDL = """
+            CREATE TABLE IF NOT EXISTS engagement_events_enriched (
+                event_id               BIGINT PRIMARY KEY,
+                content_id             VARCHAR NOT NULL,
+                content_title          VARCHAR,
+                content_type           VARCHAR,
+                content_length_seconds INTEGER,
+                user_id                VARCHAR,
+                event_type             VARCHAR NOT NULL,
+                event_ts               TIMESTAMPTZ NOT NULL,
+                engagement_seconds     DECIMAL(18,3),
+                engagement_percentage  DECIMAL(18,2),
+                device                 VARCHAR,
+                processed_at           TIMESTAMPTZ
+            )""";
+    static final String OFFSETS_DDL = """
+            CREATE TABLE IF NOT EXISTS pipeline_offsets (
+                topic           VARCHAR NOT NULL,
+                kafka_partition INTEGER NOT NULL,
+                next_offset     BIGINT NOT NULL,
+                PRIMARY KEY (topic, kafka_partition)
+            )""";
+
+    private final DuckDBConnection connection;
+    private volatile String status = "connected";
+
+    public DuckDbWarehouse(Path file) throws SQLException {
+        try {
+            if (file.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(file.toAbsolutePath().getParent());
+            }
+        } catch (java.io.IOException e) {
+            throw new SQLException("cannot create the directory of " + file, e);
+        }
+        this.connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:" + file.toAbsolutePath());
+        try (Statement s = connection.createStatement()) {
+            s.execute(DDL);
+            s.execute(OFFSETS_DDL);
+            s.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM " + TABLE + " LIMIT 0");
+        }
+        connection.setAutoCommit(false);
+        connection.commit();
+    }
+
+    @Override
+    public String name() {
+        return "warehouse";
+    }
+
+    @Override
+    public synchronized Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions) throws SQLException {
+        Map<TopicPartition, OptionalLong> out = new LinkedHashMap<>();
+        try (PreparedStatement q = connection.prepareStatement(
+                "SELECT next_offset FROM pipeline_offsets WHERE topic = ? AND kafka_partition = ?")) {
+            for (TopicPartition tp : partitions) {
+                q.setString(1, tp.topic());
+                q.setInt(2, tp.partition());
+                try (ResultSet rs = q.executeQuery()) {
+                    out.put(tp, rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty());
+                }
+            }
+        }
+        connection.commit();
+        return out;
+    }
+
+    @Override
+    public synchronized WriteResult write(List<SinkRecord> batch, Map<TopicPartition, Long> nextOffsets)
+            throws SQLException {
+        try {
+            Set<Long> seen = new HashSet<>();
+            try (DuckDBAppender appender = connection.createAppender("temp", "main", "staging")) {
+                for (SinkRecord r : batch) {
+                    if (seen.add(r.event().eventId())) {
+                        append(appender, r.event());
+                    }
+                }
+            }
+            int inserted;
+            try (Statement s = connection.createStatement()) {
+                inserted = s.executeUpdate("INSERT OR IGNORE INTO " + TABLE + " SELECT * FROM staging");
+                s.execute("DELETE FROM staging");
+            }
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "INSERT OR REPLACE INTO pipeline_offsets VALUES (?, ?, ?)")) {
+                for (Map.Entry<TopicPartition, Long> e : nextOffsets.entrySet()) {
+                    ps.setString(1, e.getKey().topic());
+                    ps.setInt(2, e.getKey().partition());
+                    ps.setLong(3, e.getValue());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            connection.commit();
+            status = "connected";
+            return new WriteResult(inserted, batch.size() - inserted);
+        } catch (SQLException | RuntimeException e) {
+            status = "failing: " + e.getMessage();
+            try {
+                connection.rollback();
+            } catch (SQLException rollback) {
+                e.addSuppressed(rollback);
+            }
+            throw e;
+        }
+    }
+
+    private static void append(DuckDBAppender a, EnrichedEvent e) throws SQLException {
+        a.beginRow();
+        a.append(e.eventId());
+        a.append(e.contentId());
+        a.append(e.contentTitle());
+        a.append(e.contentType());
+        if (e.contentLengthSeconds() == null) {
+            a.appendNull();
+        } else {
+            a.append(e.contentLengthSeconds().intValue());
+        }
+        a.append(e.userId());
+        a.append(e.eventType().wire());
+        a.appendEpochMicros(Timestamps.epochMicros(Timestamps.parse(e.eventTs())));
+        if (e.engagementMs() == null) {
+            a.appendNull();
+        } else {
+            a.append(BigDecimal.valueOf(e.engagementMs(), 3));
+        }
+        if (e.engagementPercentage() == null) {
+            a.appendNull();
+        } else {
+            a.append(e.engagementPercentage().setScale(2, java.math.RoundingMode.UNNECESSARY));
+        }
+        a.append(e.device());
+        if (e.processedAt() == null) {
+            a.appendNull();
+        } else {
+            a.appendEpochMicros(Timestamps.epochMicros(Timestamps.parse(e.processedAt())));
+        }
+        a.endRow();
+    }
+
+    @Override
+    public synchronized QueryResult query(String sql) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            boolean hasRows = s.execute(sql);
+            List<String> columns = new ArrayList<>();
+            List<List<Object>> rows = new ArrayList<>();
+            if (hasRows) {
+                try (ResultSet rs = s.getResultSet()) {
+                    ResultSetMetaData md = rs.getMetaData();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        columns.add(md.getColumnLabel(i));
+                    }
+                    while (rs.next()) {
+                        List<Object> row = new ArrayList<>(columns.size());
+                        for (int i = 1; i <= columns.size(); i++) {
+                            row.add(rs.getObject(i));
+                        }
+                        rows.add(row);
+                    }
+                }
+            }
+            connection.commit();
+            return new QueryResult(columns, rows);
+        } catch (SQLException e) {
+            connection.rollback();
+            throw e;
+        }
+    }
+
+    @Override
+    public String status() {
+        return status;
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            status = "closed with error: " + e.getMessage();
+        }
+    }
+}

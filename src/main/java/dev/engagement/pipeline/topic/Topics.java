@@ -1,0 +1,41 @@
+package dev.engagement.pipeline.topic;
+
+import java.util.List;
+import java.util.Map;
+
+/** Every topic the pipeline reads or writes (SPEC section 4), declared once. */
+public final class Topics {
+    /** Change data capture of {@code public.content}: compacted, key = content id. */
+    public static final String CDC_CONTENT = "pipeline.public.content";
+    /** Change data capture of {@code public.engagement_events}: key = content_id, so per-content order holds. */
+    public static final String CDC_EVENTS = "pipeline.public.engagement_events";
+    /** One JSON record per valid event, key = content_id. */
+    public static final String ENRICHED = "engagement.enriched";
+    /** Events that failed validation and poison records, with a reason. */
+    public static final String INVALID = "engagement.invalid";
+    /** Deliveries the external API refused or that exhausted retries. */
+    public static final String HTTP_DLQ = "sink.http.dlq";
+    /** The source connector's offsets (its position in the PostgreSQL WAL). */
+    public static final String SOURCE_OFFSETS = "pipeline.source.offsets";
+
+    /** Records up to 32 MiB: a row with a 10 MB raw_payload is a valid event, not an error. */
+    public static final int MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+    private Topics() {
+    }
+
+    /** The topics created at start-up with their configuration. */
+    public static List<TopicSpec> all(int partitions, short replicationFactor) {
+        String max = Integer.toString(MAX_MESSAGE_BYTES);
+        return List.of(
+                new TopicSpec(CDC_CONTENT, partitions, replicationFactor,
+                        Map.of("cleanup.policy", "compact", "max.message.bytes", max)),
+                new TopicSpec(CDC_EVENTS, partitions, replicationFactor, Map.of("max.message.bytes", max)),
+                new TopicSpec(ENRICHED, partitions, replicationFactor, Map.of()),
+                new TopicSpec(INVALID, partitions, replicationFactor, Map.of("max.message.bytes", max)),
+                new TopicSpec(HTTP_DLQ, partitions, replicationFactor, Map.of()));
+    }
+
+    public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> config) {
+    }
+}
