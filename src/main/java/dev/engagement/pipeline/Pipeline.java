@@ -124,10 +124,14 @@ public final class Pipeline implements AutoCloseable {
             });
             started.push(sampler);
             sampler.start();
-            api = new ApiServer(config.httpPort(), health, registry, redisQueries, sampler);
+            api = new ApiServer(config.httpPort(), health, registry, redisQueries, sampler, Optional.ofNullable(warehouse));
             started.push(api);
             api.start();
         }
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
     }
 
     public HealthService health() {

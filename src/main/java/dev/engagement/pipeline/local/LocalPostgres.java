@@ -62,8 +62,7 @@ public final class LocalPostgres implements AutoCloseable {
                         dataDir.toString(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")), 120);
             }
             if (running()) {
-                LOG.info("adopting the PostgreSQL cluster already running in {}", dataDir);
-                return;
+                throw new IllegalStateException("a PostgreSQL cluster is already running in " + dataDir);
             }
             List<String> opts = new ArrayList<>(List.of("-c port=" + port, "-c listen_addresses=127.0.0.1",
                     "-c unix_socket_directories=" + socketDir, "-c wal_level=logical", "-c max_replication_slots=32",
@@ -97,6 +96,15 @@ public final class LocalPostgres implements AutoCloseable {
                     "-m", "fast", "-w", "stop")), 60);
         } catch (IllegalStateException e) {
             LOG.warn("stopping private PostgreSQL: {}", e.getMessage());
+        }
+    }
+
+    /** Stops a cluster left running in {@code home} by a process that died without stopping it. */
+    public static void stopStale(Path home) {
+        LocalPostgres pg = new LocalPostgres(binDir(), accessible(home.toAbsolutePath()), 0, true);
+        if (Files.exists(pg.dataDir.resolve("postmaster.pid")) && pg.running()) {
+            LOG.info("stopping a PostgreSQL cluster left running in {}", pg.dataDir);
+            pg.close();
         }
     }
 

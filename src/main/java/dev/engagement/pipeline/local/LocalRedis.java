@@ -51,7 +51,8 @@ public final class LocalRedis implements AutoCloseable {
             Path server = Processes.find("redis-server", List.of(Path.of("/usr/bin/redis-server")));
             process = new ProcessBuilder(server.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
                     "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                    "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString())
+                    "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
+                    "--pidfile", dir.resolve("redis.pid").toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("redis.out").toFile()).start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start redis-server", e);
@@ -64,6 +65,25 @@ public final class LocalRedis implements AutoCloseable {
             sleep();
         }
         LOG.info("private Redis is up on 127.0.0.1:{}", port);
+    }
+
+    /** Stops a redis-server left running in {@code dir} by a process that died without stopping it. */
+    public static void stopStale(Path dir) {
+        Path pidFile = dir.toAbsolutePath().resolve("redis.pid");
+        try {
+            if (!Files.exists(pidFile)) {
+                return;
+            }
+            long pid = Long.parseLong(Files.readString(pidFile).strip());
+            ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .filter(h -> h.info().command().map(c -> c.contains("redis-server")).orElse(false)).ifPresent(h -> {
+                LOG.info("stopping a redis-server left running in {}", dir);
+                h.destroy();
+                h.onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
+            });
+        } catch (IOException | NumberFormatException e) {
+            LOG.warn("cannot read {}: {}", pidFile, e.getMessage());
+        }
     }
 
     /** Stops the server cleanly (the append-only file is flushed). */

@@ -10,6 +10,8 @@ import dev.engagement.pipeline.model.MalformedRecordException;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import dev.engagement.pipeline.metrics.Latency;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -27,6 +29,7 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -222,6 +225,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         byte[] json = Enricher.enrich(valid, content, now).toJson();
         context.forward(new Record<>(valid.row().contentId(), json, record.timestamp()), ENRICHED_SINK);
         counters.enriched.increment();
+        counters.latency.record(Math.max(0, now.toEpochMilli() - record.timestamp()), TimeUnit.MILLISECONDS);
     }
 
     private void invalid(Record<String, byte[]> record, String topic, int partition, long offset,
@@ -287,9 +291,11 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     /** Meters shared by every task's processor. */
     static final class Counters {
         final Counter enriched;
+        final Timer latency;
         final Map<InvalidReason, Counter> invalid = new EnumMap<>(InvalidReason.class);
 
         Counters(MeterRegistry registry) {
+            latency = Latency.timer(registry, "processor");
             enriched = Counter.builder("pipeline.processor.records").tag("outcome", "enriched")
                     .tag("reason", "none").description("Events the processor published, by outcome")
                     .register(registry);

@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.engagement.pipeline.config.Durations;
 import dev.engagement.pipeline.model.Json;
+import dev.engagement.pipeline.sink.warehouse.Warehouse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,14 +49,16 @@ public final class ApiServer implements AutoCloseable {
     private final RedisQueries redis;
     private final DashboardSampler sampler;
     private final byte[] dashboardPage;
+    private final Optional<Warehouse> warehouse;
 
     public ApiServer(int port, HealthService health, PrometheusMeterRegistry registry, RedisQueries redis,
-                     DashboardSampler sampler) throws IOException {
+                     DashboardSampler sampler, Optional<Warehouse> warehouse) throws IOException {
         System.setProperty("sun.net.httpserver.nodelay", "true");
         this.health = health;
         this.registry = registry;
         this.redis = redis;
         this.sampler = sampler;
+        this.warehouse = warehouse;
         this.dashboardPage = resource("/dashboard/index.html");
         this.server = HttpServer.create(new InetSocketAddress(port), 128);
         server.setExecutor(executor);
@@ -73,6 +76,10 @@ public final class ApiServer implements AutoCloseable {
 
     private void route(HttpExchange ex) throws IOException {
         try (ex) {
+            if ("/api/warehouse/query".equals(ex.getRequestURI().getPath())) {
+                warehouseQuery(ex);
+                return;
+            }
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().add("Allow", "GET, HEAD");
                 json(ex, 405, error("method not allowed"));
@@ -245,6 +252,32 @@ public final class ApiServer implements AutoCloseable {
         counters.put("http_dlq", registry.find("pipeline.http.dlq.records").counters().stream()
                 .mapToDouble(io.micrometer.core.instrument.Counter::count).sum());
         return out;
+    }
+
+    /**
+     * Lets {@code ./pipeline warehouse query} read a DuckDB file this process holds open. Loopback
+     * callers only; the statement is rolled back, and the file cannot reach other files.
+     */
+    private void warehouseQuery(HttpExchange ex) throws IOException {
+        if (!ex.getRemoteAddress().getAddress().isLoopbackAddress()) {
+            json(ex, 403, error("warehouse queries are accepted from this host only"));
+            return;
+        }
+        if (!"POST".equals(ex.getRequestMethod())) {
+            ex.getResponseHeaders().add("Allow", "POST");
+            json(ex, 405, error("POST the SQL as the request body"));
+            return;
+        }
+        if (warehouse.isEmpty()) {
+            json(ex, 404, error("this process does not run the warehouse component"));
+            return;
+        }
+        String sql = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            json(ex, 200, warehouse.get().queryReadOnly(sql).toJson());
+        } catch (Exception e) {
+            json(ex, 400, error(e.getMessage()));
+        }
     }
 
     private static ObjectNode error(String message) {

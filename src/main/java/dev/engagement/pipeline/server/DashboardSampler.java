@@ -96,7 +96,7 @@ public final class DashboardSampler implements AutoCloseable {
 
     /** The latency percentile of a sink in milliseconds over the timer's recent window, or NaN. */
     public double percentileMs(String sink, double percentile) {
-        Timer timer = registry.find("pipeline.end.to.end.latency").tag("sink", sink).timer();
+        Timer timer = registry.find("pipeline.end.to.end.latency").tag("stage", sink).timer();
         if (timer == null || timer.count() == 0) {
             return Double.NaN;
         }

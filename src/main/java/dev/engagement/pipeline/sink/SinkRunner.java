@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import dev.engagement.pipeline.metrics.Latency;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -72,18 +73,9 @@ public final class SinkRunner implements Runnable, AutoCloseable {
                 .description("Batches refused because another instance took the partitions").register(registry);
         this.malformed = Counter.builder("pipeline.sink.malformed").tag("sink", sink.name())
                 .description("Records on engagement.enriched that are not enriched events, skipped").register(registry);
-        this.latency = Timer.builder("pipeline.end.to.end.latency").tag("sink", sink.name())
-                .description("From the PostgreSQL commit of a row to its write in a sink")
-                .serviceLevelObjectives(slo(50), slo(100), slo(200), slo(300), slo(500), slo(1000), slo(2000),
-                        slo(5000), slo(10000), slo(30000))
-                .publishPercentiles(0.5, 0.99)
-                .register(registry);
+        this.latency = Latency.timer(registry, sink.name());
         Gauge.builder("pipeline.consumer.lag", lag, AtomicLong::doubleValue).tag("group", group)
                 .description("Records on engagement.enriched not yet applied by a sink").register(registry);
-    }
-
-    private static Duration slo(long ms) {
-        return Duration.ofMillis(ms);
     }
 
     public void start() {

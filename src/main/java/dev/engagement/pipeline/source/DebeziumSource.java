@@ -10,6 +10,8 @@ import io.debezium.engine.format.ChangeEventFormat;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import dev.engagement.pipeline.metrics.Latency;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -26,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Change data capture with the Debezium embedded engine on PostgreSQL's pgoutput plugin: an initial
@@ -42,6 +45,7 @@ public final class DebeziumSource implements ChangeSource {
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> new Thread(r, "cdc-source"));
     private final Counter contentRecords;
     private final Counter eventRecords;
+    private final Timer latency;
     private volatile SourceStatus status = new SourceStatus(State.STARTING, "starting", 0);
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
 
@@ -52,6 +56,7 @@ public final class DebeziumSource implements ChangeSource {
                 .description("Captured rows written to the CDC topics").register(registry);
         this.eventRecords = Counter.builder("pipeline.source.records").tag("table", "engagement_events")
                 .description("Captured rows written to the CDC topics").register(registry);
+        this.latency = Latency.timer(registry, "source");
         Gauge.builder("pipeline.source.last.commit.timestamp.seconds", this, s -> s.status.lastCommitTsMs() / 1000.0)
                 .description("Commit time of the last captured row").register(registry);
     }
@@ -148,6 +153,7 @@ public final class DebeziumSource implements ChangeSource {
             }
         }
         producer.flush();
+        long now = System.currentTimeMillis();
         for (Future<RecordMetadata> send : sends) {
             try {
                 send.get();
@@ -157,6 +163,10 @@ public final class DebeziumSource implements ChangeSource {
             }
         }
         for (RecordChangeEvent<SourceRecord> change : batch) {
+            if (change.record().value() instanceof Struct v && v.schema().field("source") != null
+                    && !State.SNAPSHOT.equals(state)) {
+                latency.record(Math.max(0, now - v.getStruct("source").getInt64("ts_ms")), TimeUnit.MILLISECONDS);
+            }
             committer.markProcessed(change);
         }
         committer.markBatchFinished();

@@ -7,6 +7,7 @@ import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import dev.engagement.pipeline.metrics.Latency;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -67,13 +68,7 @@ public final class HttpSink implements Runnable, AutoCloseable {
                 .register(registry);
         this.deadLettered = Counter.builder("pipeline.http.dlq.records")
                 .description("Events sent to sink.http.dlq").register(registry);
-        this.latency = Timer.builder("pipeline.end.to.end.latency").tag("sink", "http")
-                .description("From the PostgreSQL commit of a row to its write in a sink")
-                .serviceLevelObjectives(Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(200),
-                        Duration.ofMillis(300), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2),
-                        Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30))
-                .publishPercentiles(0.5, 0.99)
-                .register(registry);
+        this.latency = Latency.timer(registry, "http");
     }
 
     public void start() {

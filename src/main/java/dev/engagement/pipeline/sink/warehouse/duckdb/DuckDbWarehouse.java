@@ -59,19 +59,38 @@ public final class DuckDbWarehouse implements Warehouse {
     private final DuckDBConnection connection;
     private volatile String status = "connected";
 
+    /** Opens (creating if needed) the warehouse file for writing. */
     public DuckDbWarehouse(Path file) throws SQLException {
-        try {
-            if (file.toAbsolutePath().getParent() != null) {
-                Files.createDirectories(file.toAbsolutePath().getParent());
+        this(file, false);
+    }
+
+    /**
+     * @param readOnly open for queries only (another process may not write the file meanwhile, and
+     *                 this one cannot)
+     */
+    public DuckDbWarehouse(Path file, boolean readOnly) throws SQLException {
+        if (!readOnly) {
+            try {
+                if (file.toAbsolutePath().getParent() != null) {
+                    Files.createDirectories(file.toAbsolutePath().getParent());
+                }
+            } catch (java.io.IOException e) {
+                throw new SQLException("cannot create the directory of " + file, e);
             }
-        } catch (java.io.IOException e) {
-            throw new SQLException("cannot create the directory of " + file, e);
         }
-        this.connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:" + file.toAbsolutePath());
-        try (Statement s = connection.createStatement()) {
-            s.execute(DDL);
-            s.execute(OFFSETS_DDL);
-            s.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM " + TABLE + " LIMIT 0");
+        java.util.Properties props = new java.util.Properties();
+        // the warehouse reads and writes its own file only: SQL that reaches for other files is refused
+        props.setProperty("enable_external_access", "false");
+        if (readOnly) {
+            props.setProperty("duckdb.read_only", "true");
+        }
+        this.connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:" + file.toAbsolutePath(), props);
+        if (!readOnly) {
+            try (Statement s = connection.createStatement()) {
+                s.execute(DDL);
+                s.execute(OFFSETS_DDL);
+                s.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM " + TABLE + " LIMIT 0");
+            }
         }
         connection.setAutoCommit(false);
         connection.commit();
@@ -173,8 +192,28 @@ public final class DuckDbWarehouse implements Warehouse {
         a.endRow();
     }
 
+    /** Runs a statement and rolls back whatever it changed: for people's queries on a live warehouse. */
+    public synchronized QueryResult queryReadOnly(String sql) throws SQLException {
+        try {
+            return execute(sql);
+        } finally {
+            connection.rollback();
+        }
+    }
+
     @Override
     public synchronized QueryResult query(String sql) throws SQLException {
+        try {
+            QueryResult r = execute(sql);
+            connection.commit();
+            return r;
+        } catch (SQLException e) {
+            connection.rollback();
+            throw e;
+        }
+    }
+
+    private QueryResult execute(String sql) throws SQLException {
         try (Statement s = connection.createStatement()) {
             boolean hasRows = s.execute(sql);
             List<String> columns = new ArrayList<>();
@@ -194,11 +233,7 @@ public final class DuckDbWarehouse implements Warehouse {
                     }
                 }
             }
-            connection.commit();
             return new QueryResult(columns, rows);
-        } catch (SQLException e) {
-            connection.rollback();
-            throw e;
         }
     }
 

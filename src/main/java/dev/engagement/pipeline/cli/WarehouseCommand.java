@@ -1,0 +1,149 @@
+package dev.engagement.pipeline.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.model.Json;
+import dev.engagement.pipeline.sink.warehouse.Warehouse;
+import dev.engagement.pipeline.sink.warehouse.duckdb.DuckDbWarehouse;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "warehouse", mixinStandardHelpOptions = true, description = "Analytics warehouse tasks.",
+        subcommands = {WarehouseCommand.Query.class})
+final class WarehouseCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: query");
+    }
+
+    @Command(name = "query", mixinStandardHelpOptions = true,
+            description = {"Runs SQL against the configured warehouse and prints the result.",
+                    "While a pipeline writes the DuckDB file, the query goes through that pipeline's API on "
+                            + "HTTP_PORT (loopback only) and changes nothing."})
+    static final class Query implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "SQL", description = "The query, e.g. \"SELECT count(*) FROM engagement_events_enriched\".")
+        String sql;
+
+        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "table",
+                description = "table, csv or json (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!List.of("table", "csv", "json").contains(format)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--format must be one of table, csv, json, but was '" + format + "'");
+            }
+            PipelineConfig config = Cli.config();
+            if (config.warehouse().kind() != PipelineConfig.WarehouseKind.DUCKDB) {
+                throw new IllegalStateException("WAREHOUSE=" + config.warehouse().kind().name().toLowerCase(java.util.Locale.ROOT)
+                        + " cannot be queried from this build");
+            }
+            Warehouse.QueryResult result;
+            try (DuckDbWarehouse warehouse = new DuckDbWarehouse(config.warehouse().duckdbPath(), true)) {
+                result = warehouse.queryReadOnly(sql);
+            } catch (SQLException e) {
+                if (e.getMessage() == null || !e.getMessage().contains("lock")) {
+                    throw e;
+                }
+                result = viaRunningPipeline(config);
+            }
+            print(result, format, System.out);
+            return 0;
+        }
+
+        private Warehouse.QueryResult viaRunningPipeline(PipelineConfig config) throws Exception {
+            URI uri = URI.create("http://127.0.0.1:" + config.httpPort() + "/api/warehouse/query");
+            HttpResponse<String> response;
+            try {
+                response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
+                        .POST(HttpRequest.BodyPublishers.ofString(sql, StandardCharsets.UTF_8)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(config.warehouse().duckdbPath() + " is in use by another process, and "
+                        + "no pipeline API answered on port " + config.httpPort() + " to run the query there");
+            }
+            JsonNode body = Json.MAPPER.readTree(response.body());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException(body.path("error").asText(response.body()));
+            }
+            List<String> columns = new ArrayList<>();
+            body.get("columns").forEach(c -> columns.add(c.asText()));
+            List<List<Object>> rows = new ArrayList<>();
+            for (JsonNode row : body.get("rows")) {
+                List<Object> r = new ArrayList<>();
+                row.forEach(v -> r.add(v.isNull() ? null : v.isNumber() ? v.numberValue() : v.asText()));
+                rows.add(r);
+            }
+            return new Warehouse.QueryResult(columns, rows);
+        }
+    }
+
+    static void print(Warehouse.QueryResult r, String format, PrintStream out) throws Exception {
+        switch (format) {
+            case "json" -> out.println(Json.MAPPER.writeValueAsString(r.toJson()));
+            case "csv" -> {
+                out.println(String.join(",", r.columns().stream().map(WarehouseCommand::csv).toList()));
+                for (List<Object> row : r.rows()) {
+                    out.println(String.join(",", row.stream().map(v -> csv(v == null ? "" : String.valueOf(v))).toList()));
+                }
+            }
+            default -> table(r, out);
+        }
+    }
+
+    private static void table(Warehouse.QueryResult r, PrintStream out) {
+        int n = r.columns().size();
+        int[] width = new int[n];
+        for (int i = 0; i < n; i++) {
+            width[i] = r.columns().get(i).length();
+        }
+        for (List<Object> row : r.rows()) {
+            for (int i = 0; i < n; i++) {
+                width[i] = Math.max(width[i], String.valueOf(row.get(i)).length());
+            }
+        }
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            line.append(i == 0 ? "" : " | ").append(pad(r.columns().get(i), width[i]));
+        }
+        out.println(line);
+        out.println("-".repeat(line.length()));
+        for (List<Object> row : r.rows()) {
+            StringBuilder l = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                l.append(i == 0 ? "" : " | ").append(pad(String.valueOf(row.get(i)), width[i]));
+            }
+            out.println(l);
+        }
+        out.println("(" + r.rows().size() + (r.rows().size() == 1 ? " row)" : " rows)"));
+    }
+
+    private static String pad(String s, int w) {
+        return s + " ".repeat(Math.max(0, w - s.length()));
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+}
