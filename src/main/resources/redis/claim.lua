@@ -1,8 +1,18 @@
 -- Claims partitions for a new owner: bumps each partition's epoch (fencing the previous owner's
 -- writes) and returns, per partition, the new epoch and the stored next offset (-1 if none).
--- ARGV: field*
-local out = {}
-for _, field in ipairs(ARGV) do
+-- Refuses state that was built from another input topic (a different Kafka topic id).
+-- ARGV: sourceTopicId, field*
+local source = ARGV[1]
+local stored = redis.call('GET', 'pipeline:redis:source')
+if stored and stored ~= source then
+  return {'FOREIGN', stored}
+end
+if not stored then
+  redis.call('SET', 'pipeline:redis:source', source)
+end
+local out = {'OK'}
+for i = 2, #ARGV do
+  local field = ARGV[i]
   out[#out + 1] = redis.call('HINCRBY', 'pipeline:redis:epochs', field, 1)
   out[#out + 1] = tonumber(redis.call('HGET', 'pipeline:redis:offsets', field) or '-1')
 end

@@ -195,6 +195,9 @@ public final class Pipeline implements AutoCloseable {
         }, source != null));
         checks.add(check("redis", () -> {
             redisQueries.ping();
+            if (redisSink != null && redisSink.status().startsWith("failed")) {
+                return new ServiceCheck.Result("disconnected", redisSink.status(), true);
+            }
             if (redisSink != null && !"connected".equals(redisSink.status())) {
                 return new ServiceCheck.Result("degraded", redisSink.status(), false);
             }
@@ -220,6 +223,9 @@ public final class Pipeline implements AutoCloseable {
                     return Result.notUsed("not running in this process");
                 }
                 String s = status.get();
+                if (s.startsWith("failed")) {
+                    return new Result("disconnected", s, true);
+                }
                 return "connected".equals(s) ? Result.connected(where) : new Result("degraded", s, false);
             }
         };

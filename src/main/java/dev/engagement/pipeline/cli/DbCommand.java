@@ -20,8 +20,7 @@ final class DbCommand implements Runnable {
 
     @Command(name = "init", mixinStandardHelpOptions = true,
             description = {"Creates the schema and the publication change data capture reads. Idempotent.",
-                    "Creates the database if missing, the content and engagement_events tables (the seed "
-                            + "document's DDL) and the publication."})
+                    "Creates the database if missing, the content and engagement_events tables and the publication."})
     static final class Init implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {

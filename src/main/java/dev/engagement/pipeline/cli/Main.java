@@ -5,7 +5,7 @@ import dev.engagement.pipeline.config.SecretMasker;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code ./pipeline}: every command of SPEC section 2. Wiring only; the work happens in the stages. */
+/** {@code ./pipeline}: every command. Wiring only; the work happens in the stages. */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves engagement events from PostgreSQL to Redis, a warehouse and an external API, "
                 + "in real time, exactly once.%nSettings come from the environment and an optional .env file.",
@@ -22,7 +22,13 @@ public final class Main implements Runnable {
     }
 
     public static int execute(String... args) {
+        return execute(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
             cmd.getErr().println("error: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName()

@@ -11,7 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * The source schema: the seed document's DDL, unchanged but for IF NOT EXISTS, and the
+ * The source schema: the design's DDL for content and engagement_events, unchanged but for IF NOT EXISTS, and the
  * publication that logical replication reads. Idempotent.
  */
 public final class Schema {

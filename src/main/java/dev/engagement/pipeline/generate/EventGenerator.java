@@ -61,12 +61,17 @@ public final class EventGenerator {
                 existing = rs.getInt(1);
             }
             if (existing < count) {
+                java.util.Set<String> titles = new java.util.HashSet<>();
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO content (id, slug, title, content_type, "
                         + "length_seconds, publish_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                     for (int i = existing; i < count; i++) {
                         UUID id = UUID.randomUUID();
                         String type = i % 5 == 4 ? "newsletter" : i % 3 == 0 ? "podcast" : "video";
-                        String title = String.format(FORMS[random.nextInt(FORMS.length)], TOPICS[random.nextInt(TOPICS.length)]);
+                        String base = String.format(FORMS[random.nextInt(FORMS.length)], TOPICS[random.nextInt(TOPICS.length)]);
+                        String title = base;
+                        for (int part = 2; !titles.add(title); part++) {
+                            title = base + ", Part " + part;
+                        }
                         Integer length = switch (type) {
                             case "video" -> 120 + random.nextInt(3480);
                             case "podcast" -> 900 + random.nextInt(4500);

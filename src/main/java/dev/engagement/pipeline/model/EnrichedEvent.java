@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.math.BigDecimal;
 
 /**
- * One valid event joined with its content, as published on {@code engagement.enriched} (SPEC section 5).
+ * One valid event joined with its content, as published on {@code engagement.enriched} (its fields and formulas are in the README).
  * {@code engagementMs} is the integer truth behind {@code engagement_seconds}.
  */
 public record EnrichedEvent(long eventId, String contentId, String contentTitle, String contentType,

@@ -2,7 +2,7 @@ package dev.engagement.pipeline.model;
 
 import java.util.Locale;
 
-/** Why an event went to {@code engagement.invalid} instead of the sinks (SPEC section 5). */
+/** Why an event went to {@code engagement.invalid} instead of the sinks. */
 public enum InvalidReason {
     MISSING_CONTENT_ID,
     NEGATIVE_DURATION,

@@ -9,7 +9,7 @@ import dev.engagement.pipeline.model.Timestamps;
 import java.math.BigDecimal;
 import java.time.Instant;
 
-/** Joins a valid event with its content row and computes engagement (SPEC section 5). Pure. */
+/** Joins a valid event with its content row and computes engagement. Pure. */
 public final class Enricher {
     private Enricher() {
     }

@@ -10,7 +10,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Optional;
 
-/** Business rules of SPEC section 5, as a pure function of one captured change. */
+/** The validation rules of the enriched record, as a pure function of one captured change. */
 public final class Validator {
     private Validator() {
     }

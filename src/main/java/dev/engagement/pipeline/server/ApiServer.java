@@ -30,7 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 
 /**
- * The pipeline's HTTP surface (SPEC section 9) on the JDK's HTTP server: /health, /metrics,
+ * The pipeline's HTTP surface on the JDK's HTTP server: /health, /metrics,
  * /api/stats, /api/content/{id}, /api/top, /api/dashboard and the dashboard page at /.
  */
 public final class ApiServer implements AutoCloseable {

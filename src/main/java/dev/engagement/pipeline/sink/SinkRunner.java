@@ -40,7 +40,10 @@ public final class SinkRunner implements Runnable, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SinkRunner.class);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
+    private final PipelineConfig config;
     private final TransactionalSink sink;
+    private String sourceId;
+    private volatile String fatal;
     private final KafkaConsumer<String, byte[]> consumer;
     private final Thread thread;
     private volatile boolean closed;
@@ -53,12 +56,15 @@ public final class SinkRunner implements Runnable, AutoCloseable {
     private final Timer latency;
     private final AtomicLong lag = new AtomicLong();
     private volatile long lastWriteMs;
+    private volatile String failure;
+    private volatile java.time.Instant failingSince;
 
-    private Batch pending;
+    private volatile Batch pending;
     private long retryAtNanos;
     private Duration backoff = Duration.ofMillis(100);
 
     public SinkRunner(PipelineConfig config, TransactionalSink sink, MeterRegistry registry) {
+        this.config = config;
         this.sink = sink;
         String group = "engagement-sink-" + sink.name();
         this.consumer = new KafkaConsumer<>(KafkaClients.consumer(config, group, group));
@@ -82,9 +88,16 @@ public final class SinkRunner implements Runnable, AutoCloseable {
         thread.start();
     }
 
+    /** "connected", or what is failing and how much waits for it. */
     public String status() {
-        if (pending != null) {
-            return "retrying: " + sink.status();
+        if (fatal != null) {
+            return "failed: " + fatal;
+        }
+        String failing = failure;
+        if (failing != null) {
+            Batch waiting = pending;
+            return "retrying since " + failingSince + ": " + failing
+                    + (waiting == null ? "" : "; " + waiting.records.size() + " events waiting");
         }
         return sink.status();
     }
@@ -96,8 +109,9 @@ public final class SinkRunner implements Runnable, AutoCloseable {
     @Override
     public void run() {
         try {
+            sourceId = TopicIds.await(config, Topics.ENRICHED, () -> closed);
             consumer.subscribe(List.of(Topics.ENRICHED), new Rebalance());
-            while (!closed) {
+            while (!closed && fatal == null) {
                 if (pending != null) {
                     consumer.pause(consumer.assignment());
                 }
@@ -116,6 +130,7 @@ public final class SinkRunner implements Runnable, AutoCloseable {
                 throw e;
             }
         } catch (RuntimeException e) {
+            fatal = e.getMessage();
             LOG.error("{} sink stopped: {}", sink.name(), e.getMessage(), e);
         } finally {
             consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
@@ -134,6 +149,10 @@ public final class SinkRunner implements Runnable, AutoCloseable {
             applied.increment(result.applied());
             duplicates.increment(result.duplicates());
             lastWriteMs = now;
+            if (failure != null) {
+                LOG.info("{} sink: writing again after failures since {}", sink.name(), failingSince);
+            }
+            failure = null;
             pending = null;
             backoff = Duration.ofMillis(100);
             consumer.resume(consumer.assignment());
@@ -149,6 +168,10 @@ public final class SinkRunner implements Runnable, AutoCloseable {
             consumer.enforceRebalance();
         } catch (Exception e) {
             failures.increment();
+            if (failure == null) {
+                failingSince = java.time.Instant.now();
+            }
+            failure = String.valueOf(e.getMessage());
             retryAtNanos = System.nanoTime() + backoff.toNanos();
             LOG.warn("{} sink: write of {} events failed ({}); retrying in {} ms, {} events waiting",
                     sink.name(), batch.records.size(), e.getMessage(), backoff.toMillis(), batch.records.size());
@@ -233,7 +256,7 @@ public final class SinkRunner implements Runnable, AutoCloseable {
             Duration wait = Duration.ofMillis(100);
             while (!closed) {
                 try {
-                    Map<TopicPartition, OptionalLong> stored = sink.claim(partitions);
+                    Map<TopicPartition, OptionalLong> stored = sink.claim(partitions, sourceId);
                     List<TopicPartition> fromStart = new ArrayList<>();
                     stored.forEach((tp, off) -> {
                         if (off.isPresent()) {
@@ -247,6 +270,11 @@ public final class SinkRunner implements Runnable, AutoCloseable {
                     }
                     LOG.info("{} sink owns partitions {} and resumes from its stored positions {}", sink.name(),
                             partitions.stream().map(TopicPartition::partition).sorted().toList(), stored);
+                    return;
+                } catch (ForeignStateException e) {
+                    fatal = e.getMessage();
+                    LOG.error("{} sink refuses to start: {}", sink.name(), e.getMessage());
+                    consumer.pause(partitions);
                     return;
                 } catch (Exception e) {
                     LOG.warn("{} sink: cannot claim partitions yet ({}); retrying in {} ms", sink.name(),

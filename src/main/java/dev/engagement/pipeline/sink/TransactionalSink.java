@@ -19,8 +19,11 @@ public interface TransactionalSink extends AutoCloseable {
     /**
      * Takes ownership of partitions, fencing any earlier owner, and returns the position stored for
      * each (empty: nothing stored yet, start from the beginning).
+     *
+     * @param sourceId the Kafka topic id of the input topic; the store remembers it and refuses
+     *                 ({@link ForeignStateException}) to resume from state built from another topic
      */
-    Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions) throws Exception;
+    Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions, String sourceId) throws Exception;
 
     /** Applies a batch and records {@code nextOffsets} in the same atomic step. */
     WriteResult write(List<SinkRecord> batch, Map<TopicPartition, Long> nextOffsets) throws Exception;

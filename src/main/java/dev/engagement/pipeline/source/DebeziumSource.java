@@ -66,7 +66,7 @@ public final class DebeziumSource implements ChangeSource {
         Properties p = new Properties();
         p.setProperty("name", "engagement-pipeline-source");
         p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
+        p.setProperty("offset.storage", SourceOffsetStore.class.getName());
         p.setProperty("offset.storage.topic", Topics.SOURCE_OFFSETS);
         p.setProperty("offset.storage.partitions", "1");
         p.setProperty("offset.storage.replication.factor", Short.toString(config.kafka().replicationFactor()));

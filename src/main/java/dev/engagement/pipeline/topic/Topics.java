@@ -3,7 +3,7 @@ package dev.engagement.pipeline.topic;
 import java.util.List;
 import java.util.Map;
 
-/** Every topic the pipeline reads or writes (SPEC section 4), declared once. */
+/** Every topic the pipeline reads or writes, declared once. */
 public final class Topics {
     /** Change data capture of {@code public.content}: compacted, key = content id. */
     public static final String CDC_CONTENT = "pipeline.public.content";

@@ -24,7 +24,7 @@ import java.util.TreeSet;
  * differ from it. Every end-to-end and fault test ends here.
  */
 public final class Oracle {
-    /** The rows the pipeline must count: valid by SPEC section 5 (content exists by the foreign key). */
+    /** The rows the pipeline must count: valid by the rules in the README (content exists by the foreign key). */
     public static final String VALID = "content_id IS NOT NULL AND (duration_ms IS NULL OR duration_ms >= 0)";
 
     private final PipelineConfig config;

@@ -60,8 +60,12 @@ public final class TestServices {
         return dir;
     }
 
-    /** Settings for one test: its own database, slot and data directory, on the shared services. */
+    /**
+     * Settings for one test: its own database, slot and data directory, on the shared services.
+     * The shared Redis is emptied: its state belongs to one pipeline at a time.
+     */
     public static Map<String, String> env(String database, EmbeddedKafka kafka) {
+        flushRedis();
         Map<String, String> env = new HashMap<>();
         env.put("POSTGRES_HOST", postgres().host());
         env.put("POSTGRES_PORT", Integer.toString(postgres().port()));
@@ -76,6 +80,15 @@ public final class TestServices {
         env.put("DUCKDB_PATH", data.resolve("warehouse.duckdb").toString());
         env.put("HTTP_PORT", Integer.toString(Ports.free()));
         return env;
+    }
+
+    public static void flushRedis() {
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis().url());
+        try (var connection = client.connect()) {
+            connection.sync().flushall();
+        } finally {
+            client.shutdown();
+        }
     }
 
     public static PipelineConfig config(Map<String, String> env) {

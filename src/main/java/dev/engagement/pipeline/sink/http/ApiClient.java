@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * POSTs one batch to the external API (SPEC section 8): a JSON array, bearer token, idempotency key.
+ * POSTs one batch to the external API: a JSON array, bearer token, idempotency key.
  * Turns every outcome, including connection errors and time-outs, into an {@link Outcome}.
  */
 public final class ApiClient implements AutoCloseable {

@@ -4,6 +4,7 @@ import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.Timestamps;
 import dev.engagement.pipeline.sink.FencedException;
+import dev.engagement.pipeline.sink.ForeignStateException;
 import dev.engagement.pipeline.sink.SinkRecord;
 import dev.engagement.pipeline.sink.TransactionalSink;
 import io.lettuce.core.RedisNoScriptException;
@@ -25,7 +26,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 
 /**
- * Live aggregates in Redis (SPEC section 6). Each batch is one script run: aggregates, per-event
+ * Live aggregates in Redis. Each batch is one script run: aggregates, per-event
  * de-duplication, the fencing check and the Kafka positions change together or not at all.
  * Engagement is summed as integer milliseconds; seconds and scores are derived from them.
  */
@@ -34,6 +35,7 @@ public final class RedisSink implements TransactionalSink {
     private static final String CLAIM = resource("/redis/claim.lua");
 
     private final LazyRedis redis;
+    private final String display;
     private final long minuteTtlSeconds;
     private final Clock clock;
     private final Map<TopicPartition, String> epochs = new HashMap<>();
@@ -43,6 +45,7 @@ public final class RedisSink implements TransactionalSink {
 
     public RedisSink(PipelineConfig.Redis config, Clock clock) {
         this.redis = new LazyRedis(config);
+        this.display = config.display();
         this.minuteTtlSeconds = config.minuteTtl().toSeconds();
         this.clock = clock;
     }
@@ -53,11 +56,20 @@ public final class RedisSink implements TransactionalSink {
     }
 
     @Override
-    public Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions) {
-        List<String> fields = partitions.stream().map(RedisSink::field).toList();
-        List<Object> reply = eval(true, fields);
+    public Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions, String sourceId)
+            throws ForeignStateException {
+        List<String> args = new ArrayList<>();
+        args.add(sourceId);
+        partitions.stream().map(RedisSink::field).forEach(args::add);
+        List<Object> reply = eval(true, args);
+        if ("FOREIGN".equals(reply.get(0))) {
+            throw new ForeignStateException("Redis " + display + " holds aggregates built from another "
+                    + "engagement.enriched topic (topic id " + reply.get(1) + ", now " + sourceId + "); its counts and "
+                    + "positions do not apply here. Point REDIS_URL at an empty Redis, or delete the keys content:*, "
+                    + "rank:*, stats:global and pipeline:* to rebuild the aggregates from Kafka");
+        }
         Map<TopicPartition, OptionalLong> stored = new LinkedHashMap<>();
-        int i = 0;
+        int i = 1;
         for (TopicPartition tp : partitions) {
             epochs.put(tp, String.valueOf(reply.get(i)));
             long offset = (Long) reply.get(i + 1);

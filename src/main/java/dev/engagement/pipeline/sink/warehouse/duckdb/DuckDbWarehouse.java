@@ -2,6 +2,7 @@ package dev.engagement.pipeline.sink.warehouse.duckdb;
 
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.Timestamps;
+import dev.engagement.pipeline.sink.ForeignStateException;
 import dev.engagement.pipeline.sink.SinkRecord;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
 import org.apache.kafka.common.TopicPartition;
@@ -57,6 +58,7 @@ public final class DuckDbWarehouse implements Warehouse {
             )""";
 
     private final DuckDBConnection connection;
+    private final Path file;
     private volatile String status = "connected";
 
     /** Opens (creating if needed) the warehouse file for writing. */
@@ -78,6 +80,7 @@ public final class DuckDbWarehouse implements Warehouse {
                 throw new SQLException("cannot create the directory of " + file, e);
             }
         }
+        this.file = file;
         java.util.Properties props = new java.util.Properties();
         // the warehouse reads and writes its own file only: SQL that reaches for other files is refused
         props.setProperty("enable_external_access", "false");
@@ -89,6 +92,7 @@ public final class DuckDbWarehouse implements Warehouse {
             try (Statement s = connection.createStatement()) {
                 s.execute(DDL);
                 s.execute(OFFSETS_DDL);
+                s.execute("CREATE TABLE IF NOT EXISTS pipeline_source (topic_id VARCHAR NOT NULL)");
                 s.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM " + TABLE + " LIMIT 0");
             }
         }
@@ -102,7 +106,22 @@ public final class DuckDbWarehouse implements Warehouse {
     }
 
     @Override
-    public synchronized Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions) throws SQLException {
+    public synchronized Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions, String sourceId)
+            throws SQLException, ForeignStateException {
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT topic_id FROM pipeline_source")) {
+            if (rs.next()) {
+                if (!rs.getString(1).equals(sourceId)) {
+                    connection.rollback();
+                    throw new ForeignStateException("the warehouse " + file + " was built from another "
+                            + "engagement.enriched topic (topic id " + rs.getString(1) + ", now " + sourceId + "); "
+                            + "its rows and positions do not apply here. Point DUCKDB_PATH at a new file, or drop "
+                            + "its tables to rebuild them from Kafka");
+                }
+            } else {
+                s.execute("INSERT INTO pipeline_source VALUES ('" + sourceId.replace("'", "''") + "')");
+            }
+        }
         Map<TopicPartition, OptionalLong> out = new LinkedHashMap<>();
         try (PreparedStatement q = connection.prepareStatement(
                 "SELECT next_offset FROM pipeline_offsets WHERE topic = ? AND kafka_partition = ?")) {

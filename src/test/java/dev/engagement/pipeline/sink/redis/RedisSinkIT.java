@@ -1,0 +1,171 @@
+package dev.engagement.pipeline.sink.redis;
+
+import dev.engagement.pipeline.config.ConfigLoader;
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.model.Decimals;
+import dev.engagement.pipeline.model.EnrichedEvent;
+import dev.engagement.pipeline.model.EventType;
+import dev.engagement.pipeline.sink.FencedException;
+import dev.engagement.pipeline.sink.SinkRecord;
+import dev.engagement.pipeline.sink.TransactionalSink;
+import dev.engagement.pipeline.testing.TestServices;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Random;
+
+import static dev.engagement.pipeline.testing.Events.P0;
+import static dev.engagement.pipeline.testing.Events.P1;
+import static dev.engagement.pipeline.testing.Events.event;
+import static dev.engagement.pipeline.testing.Events.record;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RedisSinkIT {
+    /** Redis applies EXPIREAT with its own clock, so the sink's clock must be the real one. */
+    private static final Instant NOW = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MINUTES).plusSeconds(45);
+    private static final String SOURCE = "topic-id-1";
+    private PipelineConfig.Redis config;
+    private RedisClient client;
+    private StatefulRedisConnection<String, String> connection;
+    private RedisCommands<String, String> redis;
+
+    @BeforeEach
+    void setUp() {
+        config = ConfigLoader.load(Map.of("REDIS_URL", TestServices.redis().url())).redis();
+        client = RedisClient.create(TestServices.redis().url());
+        connection = client.connect();
+        redis = connection.sync();
+        redis.flushall();
+    }
+
+    @AfterEach
+    void tearDown() {
+        connection.close();
+        client.shutdown();
+    }
+
+    private RedisSink sink() {
+        return new RedisSink(config, Clock.fixed(NOW, ZoneOffset.UTC));
+    }
+
+    @Test
+    void sumsMillisecondsExactlyOverManyEventsAndCountsEachIdOnce() throws Exception {
+        Random random = new Random(7);
+        Map<String, Long> wantMs = new HashMap<>();
+        Map<String, Long> wantEvents = new HashMap<>();
+        try (RedisSink sink = sink()) {
+            sink.claim(List.of(P0), SOURCE);
+            long offset = 0;
+            for (int batch = 0; batch < 40; batch++) {
+                List<SinkRecord> records = new ArrayList<>();
+                for (int i = 0; i < 500; i++) {
+                    long id = batch * 500L + i + 1;
+                    String content = "c" + random.nextInt(20);
+                    long ms = random.nextInt(3_600_001); // any millisecond, so a float sum would drift
+                    records.add(record(P0, offset++, event(id, content, EventType.PAUSE, ms, NOW.minusSeconds(30))));
+                    wantMs.merge(content, ms, Long::sum);
+                    wantEvents.merge(content, 1L, Long::sum);
+                }
+                // a redelivery of part of the previous batch rides along: it must not count
+                if (batch > 0) {
+                    for (int i = 0; i < 50; i++) {
+                        long id = (batch - 1) * 500L + i + 1;
+                        records.add(record(P0, offset++, event(id, "c0", EventType.PAUSE, 999L, NOW.minusSeconds(30))));
+                    }
+                }
+                TransactionalSink.WriteResult r = sink.write(records, Map.of(P0, offset));
+                assertThat(r.applied()).isEqualTo(500);
+                assertThat(r.duplicates()).isEqualTo(batch > 0 ? 50 : 0);
+            }
+            assertThat(sink.claim(List.of(P0), SOURCE)).containsEntry(P0, OptionalLong.of(offset));
+        }
+        long total = 0;
+        for (Map.Entry<String, Long> e : wantMs.entrySet()) {
+            Map<String, String> h = redis.hgetall("content:" + e.getKey());
+            assertThat(Long.parseLong(h.get("engagement_ms"))).isEqualTo(e.getValue());
+            assertThat(new BigDecimal(h.get("engagement_seconds"))).isEqualByComparingTo(BigDecimal.valueOf(e.getValue(), 3));
+            assertThat(Long.parseLong(h.get("events"))).isEqualTo(wantEvents.get(e.getKey()));
+            assertThat(BigDecimal.valueOf(redis.zscore("rank:engagement", e.getKey())))
+                    .isEqualByComparingTo(Decimals.seconds(e.getValue()));
+            total += e.getValue();
+        }
+        Map<String, String> stats = redis.hgetall("stats:global");
+        assertThat(stats).containsEntry("events", "20000").containsEntry("engagement_ms", Long.toString(total))
+                .containsEntry("engagement_seconds", Decimals.seconds(total)).containsEntry("pause", "20000")
+                .containsEntry("play", "0");
+        String minute = "rank:engagement:" + dev.engagement.pipeline.model.Timestamps.minute(NOW.minusSeconds(30));
+        assertThat(redis.zcard(minute)).isEqualTo(20);
+        assertThat(redis.ttl(minute)).isPositive();
+    }
+
+    @Test
+    void keepsContentMetadataAndTheLatestEventTime() throws Exception {
+        try (RedisSink sink = sink()) {
+            sink.claim(List.of(P0), SOURCE);
+            EnrichedEvent later = event(2, "c", EventType.PLAY, 10L, Instant.parse("2025-08-10T14:30:59.5Z"));
+            EnrichedEvent earlier = event(3, "c", EventType.CLICK, null, Instant.parse("2025-08-10T14:30:01Z"));
+            assertThat(later.eventTs()).isEqualTo("2025-08-10T14:30:59.500Z");
+            sink.write(List.of(record(P0, 0, later), record(P0, 1, earlier)), Map.of(P0, 2L));
+        }
+        Map<String, String> h = redis.hgetall("content:c");
+        assertThat(h).containsEntry("title", "Title c").containsEntry("type", "video").containsEntry("length_seconds", "1000")
+                .containsEntry("events", "2").containsEntry("play", "1").containsEntry("click", "1")
+                .containsEntry("finish", "0").containsEntry("engagement_seconds", "0.01")
+                .containsEntry("last_event_ts", "2025-08-10T14:30:59.500Z");
+    }
+
+    @Test
+    void perMinuteRanksOlderThanTheirLifetimeAreNotWritten() throws Exception {
+        try (RedisSink sink = sink()) {
+            sink.claim(List.of(P0), SOURCE);
+            sink.write(List.of(record(P0, 0, event(1, "c", EventType.PLAY, 1000L, NOW.minusSeconds(3 * 86_400)))),
+                    Map.of(P0, 1L));
+        }
+        assertThat(redis.keys("rank:engagement:*")).isEmpty();
+        assertThat(redis.hget("content:c", "events")).isEqualTo("1");
+    }
+
+    @Test
+    void refusesStateBuiltFromAnotherTopicInsteadOfSkippingEvents() throws Exception {
+        try (RedisSink sink = sink()) {
+            sink.claim(List.of(P0), SOURCE);
+            sink.write(List.of(record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))), Map.of(P0, 1L));
+        }
+        try (RedisSink sink = sink()) {
+            assertThatThrownBy(() -> sink.claim(List.of(P0), "topic-id-2"))
+                    .isInstanceOf(dev.engagement.pipeline.sink.ForeignStateException.class)
+                    .hasMessageContaining("topic-id-1").hasMessageContaining("topic-id-2");
+        }
+    }
+
+    @Test
+    void aStalledOwnerIsFencedOnceAnotherClaimsItsPartition() throws Exception {
+        try (RedisSink old = sink(); RedisSink successor = sink()) {
+            old.claim(List.of(P0, P1), SOURCE);
+            old.write(List.of(record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))), Map.of(P0, 1L));
+
+            assertThat(successor.claim(List.of(P0), SOURCE)).containsEntry(P0, OptionalLong.of(1));
+            assertThatThrownBy(() -> old.write(List.of(record(P0, 1, event(2, "c", EventType.PLAY, 7L, NOW))),
+                    Map.of(P0, 2L))).isInstanceOf(FencedException.class);
+            // the partition it still owns is not affected
+            old.write(List.of(record(P1, 0, event(3, "c", EventType.PLAY, 11L, NOW))), Map.of(P1, 1L));
+            successor.write(List.of(record(P0, 1, event(2, "c", EventType.PLAY, 7L, NOW))), Map.of(P0, 2L));
+        }
+        assertThat(redis.hget("content:c", "engagement_ms")).isEqualTo("23");
+        assertThat(redis.hget("content:c", "events")).isEqualTo("3");
+    }
+}
