@@ -92,7 +92,13 @@ public final class ConfigLoader {
                 intIn(Setting.HTTP_SINK_BATCH_SIZE, 1, 100_000),
                 durationIn(Setting.HTTP_SINK_LINGER, Duration.ZERO, Duration.ofMinutes(1)),
                 durationIn(Setting.HTTP_SINK_REQUEST_TIMEOUT, Duration.ofMillis(10), Duration.ofMinutes(10)),
-                intIn(Setting.HTTP_SINK_MAX_ATTEMPTS, 1, 1000));
+                durationIn(Setting.HTTP_SINK_CONNECT_TIMEOUT, Duration.ofMillis(10), Duration.ofMinutes(5)),
+                intIn(Setting.HTTP_SINK_MAX_ATTEMPTS, 1, 1000),
+                durationIn(Setting.HTTP_SINK_MAX_RETRY_TIME, Duration.ofSeconds(1), Duration.ofDays(1)),
+                bool(Setting.HTTP_SINK_GZIP),
+                intIn(Setting.HTTP_SINK_BREAKER_FAILURE_RATE, 1, 100),
+                durationIn(Setting.HTTP_SINK_SLOW_CALL, Duration.ofMillis(1), Duration.ofMinutes(10)),
+                durationIn(Setting.HTTP_SINK_BREAKER_OPEN_FOR, Duration.ofMillis(100), Duration.ofHours(1)));
         var processor = new PipelineConfig.Processor(
                 durationIn(Setting.CONTENT_GRACE_PERIOD, Duration.ZERO, Duration.ofDays(7)));
         int httpPort = port(Setting.HTTP_PORT);
@@ -165,6 +171,15 @@ public final class ConfigLoader {
             problems.add(s.name() + " " + e.getMessage() + shown(s, v));
             return min;
         }
+    }
+
+    private boolean bool(Setting s) {
+        String v = raw(s).toLowerCase(Locale.ROOT);
+        if (!List.of("true", "false").contains(v)) {
+            problems.add(s.name() + " must be true or false" + shown(s, raw(s)));
+            return false;
+        }
+        return Boolean.parseBoolean(v);
     }
 
     private String identifier(Setting s) {

@@ -59,7 +59,8 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
     }
 
     public record ExternalApi(Optional<URI> url, Secret token, int batchSize, Duration linger,
-                              Duration requestTimeout, int maxAttempts) {
+                              Duration requestTimeout, Duration connectTimeout, int maxAttempts, Duration maxRetryTime,
+                              boolean gzip, int breakerFailureRate, Duration slowCall, Duration breakerOpenFor) {
     }
 
     public record Processor(Duration contentGracePeriod) {

@@ -39,6 +39,15 @@ public final class Schema {
                 raw_payload  JSONB
             )""";
 
+    /**
+     * The source writes here every few seconds so that the replication slot sees changes of its own
+     * database and can advance even when content and events are idle (else WAL from other
+     * databases piles up behind the slot).
+     */
+    public static final String HEARTBEAT_TABLE = "pipeline_heartbeat";
+    static final String HEARTBEAT_DDL = "CREATE TABLE IF NOT EXISTS " + HEARTBEAT_TABLE
+            + " (id INTEGER PRIMARY KEY, ts TIMESTAMPTZ NOT NULL)";
+
     private Schema() {
     }
 
@@ -50,14 +59,29 @@ public final class Schema {
         try (Connection c = Database.connect(pg); Statement s = c.createStatement()) {
             s.execute(CONTENT_DDL);
             s.execute(EVENTS_DDL);
+            s.execute(HEARTBEAT_DDL);
             if (!publicationExists(c, pg.publication())) {
-                s.execute("CREATE PUBLICATION " + pg.publication() + " FOR TABLE content, engagement_events");
+                s.execute("CREATE PUBLICATION " + pg.publication() + " FOR TABLE content, engagement_events, "
+                        + HEARTBEAT_TABLE);
                 LOG.info("created publication {}", pg.publication());
+            } else if (!published(c, pg.publication(), HEARTBEAT_TABLE)) {
+                s.execute("ALTER PUBLICATION " + pg.publication() + " ADD TABLE " + HEARTBEAT_TABLE);
             }
             String wal = Database.walLevel(c);
             if (!"logical".equals(wal)) {
                 LOG.warn("PostgreSQL at {} has wal_level={}; change data capture needs wal_level=logical "
                         + "(ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)", pg, wal);
+            }
+        }
+    }
+
+    static boolean published(Connection c, String publication, String table) throws SQLException {
+        try (PreparedStatement q = c.prepareStatement(
+                "SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = 'public' AND tablename = ?")) {
+            q.setString(1, publication);
+            q.setString(2, table);
+            try (ResultSet rs = q.executeQuery()) {
+                return rs.next();
             }
         }
     }

@@ -64,6 +64,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("share.coordinator.state.topic.replication.factor", "1");
         props.put("share.coordinator.state.topic.min.isr", "1");
         props.put("group.initial.rebalance.delay.ms", "0");
+        // abort the open transactions of dead producers promptly (default: checked every 10 s)
+        props.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "1000");
         props.put("group.min.session.timeout.ms", "2000");
         props.put("auto.create.topics.enable", "false");
         props.put("message.max.bytes", Integer.toString(dev.engagement.pipeline.topic.Topics.MAX_MESSAGE_BYTES + 1024));

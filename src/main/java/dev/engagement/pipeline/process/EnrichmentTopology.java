@@ -1,6 +1,7 @@
 package dev.engagement.pipeline.process;
 
 import dev.engagement.pipeline.topic.Topics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.common.serialization.Serdes;
@@ -34,14 +35,23 @@ public final class EnrichmentTopology {
                 Topics.CDC_EVENTS);
         topology.addProcessor("enrich", () -> new EnrichmentProcessor(contentGracePeriod, counters, pending),
                 "content-source", "events-source");
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTENT_STORE),
+        // persistent on purpose: with a persistent store Kafka Streams keeps its process id, hence its
+        // transactional id, across restarts, so a restarted processor fences a killed one's open
+        // transaction at once instead of waiting for it to time out (lookups use an in-memory copy)
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_STORE),
                 Serdes.String(), Serdes.ByteArray()), "enrich");
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PENDING_STORE),
                 Serdes.String(), Serdes.ByteArray()), "enrich");
         topology.addSink(EnrichmentProcessor.ENRICHED_SINK, Topics.ENRICHED, Serdes.String().serializer(),
                 Serdes.ByteArray().serializer(), "enrich");
+        topology.addSource("enriched-guard-source", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(),
+                Topics.ENRICHED);
+        Counter guarded = Counter.builder("pipeline.processor.records").tag("outcome", "invalid")
+                .tag("reason", "malformed_enriched").description("Events the processor published, by outcome")
+                .register(registry);
+        topology.addProcessor("enriched-guard", () -> new EnrichedGuard(guarded), "enriched-guard-source");
         topology.addSink(EnrichmentProcessor.INVALID_SINK, Topics.INVALID, Serdes.String().serializer(),
-                Serdes.ByteArray().serializer(), "enrich");
+                Serdes.ByteArray().serializer(), "enrich", "enriched-guard");
         return topology;
     }
 }

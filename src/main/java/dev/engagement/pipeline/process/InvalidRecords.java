@@ -20,9 +20,20 @@ public final class InvalidRecords {
     private InvalidRecords() {
     }
 
+    /** For a captured row: the row itself when the bytes are a change record, else the raw bytes. */
     public static byte[] value(InvalidReason reason, String detail, String topic, int partition, long offset,
                                byte[] original, Instant detectedAt) {
-        JsonNode envelope = tryTree(original);
+        return build(reason, detail, topic, partition, offset, original, detectedAt, tryTree(original));
+    }
+
+    /** For bytes that are not what their topic promises: the original bytes only. */
+    public static byte[] raw(InvalidReason reason, String detail, String topic, int partition, long offset,
+                             byte[] original, Instant detectedAt) {
+        return build(reason, detail, topic, partition, offset, original, detectedAt, null);
+    }
+
+    private static byte[] build(InvalidReason reason, String detail, String topic, int partition, long offset,
+                                byte[] original, Instant detectedAt, JsonNode envelope) {
         return Json.write(g -> {
             g.writeStartObject();
             g.writeStringField("reason", reason.wire());
@@ -30,7 +41,7 @@ public final class InvalidRecords {
             g.writeStringField("source_topic", topic);
             g.writeNumberField("source_partition", partition);
             g.writeNumberField("source_offset", offset);
-            if (envelope != null && envelope.isObject()) {
+            if (envelope != null && envelope.isObject() && (envelope.has("after") || envelope.has("before"))) {
                 JsonNode op = envelope.get("op");
                 g.writeStringField("op", op == null || !op.isTextual() ? null : op.asText());
                 JsonNode row = envelope.hasNonNull("after") ? envelope.get("after") : envelope.get("before");

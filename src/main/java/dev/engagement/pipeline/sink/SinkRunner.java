@@ -1,6 +1,7 @@
 package dev.engagement.pipeline.sink;
 
 import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.fault.FaultPoints;
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.MalformedRecordException;
 import dev.engagement.pipeline.topic.KafkaClients;
@@ -140,8 +141,10 @@ public final class SinkRunner implements Runnable, AutoCloseable {
     private void attempt() {
         Batch batch = pending;
         try {
+            FaultPoints.pass(sink.name() + ".before-write");
             TransactionalSink.WriteResult result = batch.records.isEmpty()
                     ? new TransactionalSink.WriteResult(0, 0) : sink.write(batch.records, batch.nextOffsets);
+            FaultPoints.pass(sink.name() + ".after-write");
             long now = System.currentTimeMillis();
             for (SinkRecord r : batch.records) {
                 latency.record(Math.max(0, now - r.commitTsMs()), TimeUnit.MILLISECONDS);
@@ -189,7 +192,8 @@ public final class SinkRunner implements Runnable, AutoCloseable {
                 out.add(new SinkRecord(tp, r.offset(), r.timestamp(), EnrichedEvent.parse(r.value())));
             } catch (MalformedRecordException e) {
                 malformed.increment();
-                LOG.warn("{} sink: skipping a record that is not an enriched event at {}-{}@{}: {}", sink.name(),
+                LOG.warn("{} sink: skipping a record that is not an enriched event at {}-{}@{} (the processor "
+                        + "dead-letters it to engagement.invalid): {}", sink.name(),
                         r.topic(), r.partition(), r.offset(), e.getMessage());
             }
         }

@@ -12,7 +12,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import dev.engagement.pipeline.metrics.Latency;
+import dev.engagement.pipeline.db.Schema;
+import dev.engagement.pipeline.fault.FaultPoints;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.connect.data.Struct;
@@ -24,7 +29,11 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -39,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 public final class DebeziumSource implements ChangeSource {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
     static final String TOPIC_PREFIX = "pipeline";
+    static final String ENGINE_NAME = "engagement-pipeline-source";
 
     private final PipelineConfig config;
     private final KafkaProducer<String, byte[]> producer;
@@ -48,6 +58,17 @@ public final class DebeziumSource implements ChangeSource {
     private final Timer latency;
     private volatile SourceStatus status = new SourceStatus(State.STARTING, "starting", 0);
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+    private final SlotMonitor slotMonitor;
+    private final AtomicLong slotLag = new AtomicLong(-1);
+    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "cdc-slot-monitor");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean closed;
+    private volatile boolean fatal;
+    private volatile RestartFilter restartFilter = RestartFilter.none();
+    private final Counter repeats;
 
     public DebeziumSource(PipelineConfig config, MeterRegistry registry) {
         this.config = config;
@@ -57,6 +78,12 @@ public final class DebeziumSource implements ChangeSource {
         this.eventRecords = Counter.builder("pipeline.source.records").tag("table", "engagement_events")
                 .description("Captured rows written to the CDC topics").register(registry);
         this.latency = Latency.timer(registry, "source");
+        this.slotMonitor = new SlotMonitor(config.postgres());
+        this.repeats = Counter.builder("pipeline.source.repeats")
+                .description("Changes Debezium emitted again after a restart that were already in Kafka, not written twice")
+                .register(registry);
+        Gauge.builder("pipeline.source.slot.lag.bytes", slotLag, AtomicLong::doubleValue)
+                .description("WAL written since the replication slot's confirmed position (-1: unknown)").register(registry);
         Gauge.builder("pipeline.source.last.commit.timestamp.seconds", this, s -> s.status.lastCommitTsMs() / 1000.0)
                 .description("Commit time of the last captured row").register(registry);
     }
@@ -64,7 +91,7 @@ public final class DebeziumSource implements ChangeSource {
     Properties engineProperties() {
         PipelineConfig.Postgres pg = config.postgres();
         Properties p = new Properties();
-        p.setProperty("name", "engagement-pipeline-source");
+        p.setProperty("name", ENGINE_NAME);
         p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         p.setProperty("offset.storage", SourceOffsetStore.class.getName());
         p.setProperty("offset.storage.topic", Topics.SOURCE_OFFSETS);
@@ -83,7 +110,10 @@ public final class DebeziumSource implements ChangeSource {
         p.setProperty("slot.name", pg.slotName());
         p.setProperty("publication.name", pg.publication());
         p.setProperty("publication.autocreate.mode", "filtered");
-        p.setProperty("table.include.list", "public.content,public.engagement_events");
+        p.setProperty("table.include.list", "public.content,public.engagement_events,public." + Schema.HEARTBEAT_TABLE);
+        p.setProperty("heartbeat.interval.ms", "5000");
+        p.setProperty("heartbeat.action.query", "INSERT INTO " + Schema.HEARTBEAT_TABLE + " (id, ts) VALUES (1, now()) "
+                + "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts");
         p.setProperty("snapshot.mode", "initial");
         p.setProperty("decimal.handling.mode", "string");
         p.setProperty("tombstones.on.delete", "true");
@@ -99,21 +129,112 @@ public final class DebeziumSource implements ChangeSource {
 
     @Override
     public void start() {
+        Optional<SlotMonitor.Slot> slot = readSlot();
+        if (slot.isEmpty() && capturedBefore()) {
+            fail("replication slot '" + config.postgres().slotName() + "' does not exist, but this pipeline has captured "
+                    + "from " + config.postgres() + " before (" + Topics.SOURCE_OFFSETS + " holds its position): the slot "
+                    + "was dropped or lost, and the changes committed since the last capture cannot be read. Nothing "
+                    + "will be captured rather than skip them silently. To capture everything again from a new "
+                    + "snapshot, delete the topic " + Topics.SOURCE_OFFSETS + " and restart; the sinks ignore events "
+                    + "they already hold");
+            return;
+        }
+        slot.filter(SlotMonitor.Slot::lost).ifPresent(s -> fail(lostMessage()));
+        if (status.state() == State.FAILED) {
+            return;
+        }
+        restartFilter = RestartFilter.load(config, ENGINE_NAME);
+        startEngine();
+        monitor.scheduleWithFixedDelay(this::checkSlot, 5, 5, TimeUnit.SECONDS);
+        LOG.info("change data capture starting from {} (slot {}, publication {})", config.postgres(),
+                config.postgres().slotName(), config.postgres().publication());
+    }
+
+    private void startEngine() {
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(engineProperties())
                 .notifying(this::handleBatch)
                 .using((success, message, error) -> {
+                    if (closed || fatal) {
+                        return;
+                    }
                     if (!success) {
-                        status = new SourceStatus(State.FAILED, message, status.lastCommitTsMs());
-                        LOG.error("change data capture stopped: {}", message, error);
-                    } else if (status.state() != State.FAILED) {
-                        status = new SourceStatus(State.STOPPED, "stopped", status.lastCommitTsMs());
+                        // not a lost slot (that is fatal, above): start again from the committed position
+                        status = new SourceStatus(State.STARTING, "restarting after: " + message, status.lastCommitTsMs());
+                        LOG.error("change data capture stopped ({}); restarting in 5 s from its last committed position",
+                                message, error);
+                        monitor.schedule(this::restart, 5, TimeUnit.SECONDS);
                     }
                 })
                 .build();
         executor.execute(engine);
-        LOG.info("change data capture starting from {} (slot {}, publication {})", config.postgres(),
-                config.postgres().slotName(), config.postgres().publication());
+    }
+
+    private void restart() {
+        if (closed || fatal) {
+            return;
+        }
+        closeEngine();
+        restartFilter = RestartFilter.load(config, ENGINE_NAME);
+        startEngine();
+    }
+
+    private void checkSlot() {
+        if (closed || fatal) {
+            return;
+        }
+        try {
+            Optional<SlotMonitor.Slot> slot = slotMonitor.read();
+            if (slot.isEmpty()) {
+                if (status.state() == State.STREAMING) {
+                    fail("replication slot '" + config.postgres().slotName() + "' was dropped while capturing from "
+                            + config.postgres() + "; capture stops rather than skip the changes it can no longer read");
+                }
+                return;
+            }
+            slotLag.set(slot.get().lagBytes());
+            if (slot.get().lost()) {
+                fail(lostMessage());
+            }
+        } catch (Exception e) {
+            LOG.warn("cannot read the replication slot's state: {}", e.getMessage());
+        }
+    }
+
+    private String lostMessage() {
+        return "replication slot '" + config.postgres().slotName() + "' was invalidated by PostgreSQL (wal_status=lost: "
+                + "the WAL it needed was removed, see max_slot_wal_keep_size); the changes in that WAL cannot be "
+                + "captured any more. Capture stops rather than skip them silently";
+    }
+
+    private void fail(String message) {
+        fatal = true;
+        status = new SourceStatus(State.FAILED, message, status.lastCommitTsMs());
+        LOG.error("change data capture failed: {}", message);
+        new Thread(this::closeEngine, "cdc-source-stop").start();
+    }
+
+    private Optional<SlotMonitor.Slot> readSlot() {
+        try {
+            return slotMonitor.read();
+        } catch (Exception e) {
+            LOG.warn("cannot read the replication slot's state: {}", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Whether Debezium has stored a capture position before: then a missing slot means lost changes. */
+    private boolean capturedBefore() {
+        try (Admin admin = Admin.create(KafkaClients.admin(config))) {
+            TopicPartition tp = new TopicPartition(Topics.SOURCE_OFFSETS, 0);
+            if (!admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(Topics.SOURCE_OFFSETS)) {
+                return false;
+            }
+            return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get(10, TimeUnit.SECONDS)
+                    .offset() > 0;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot tell whether this pipeline has captured before: " + e.getMessage(), e);
+        }
     }
 
     private void handleBatch(List<RecordChangeEvent<SourceRecord>> batch,
@@ -138,6 +259,10 @@ public final class DebeziumSource implements ChangeSource {
                 }
                 continue;
             }
+            if (restartFilter.repeat(topic, value)) {
+                repeats.increment();
+                continue;
+            }
             Struct source = value.getStruct("source");
             long ts = source.getInt64("ts_ms");
             lastCommitTs = Math.max(lastCommitTs, ts);
@@ -153,6 +278,7 @@ public final class DebeziumSource implements ChangeSource {
             }
         }
         producer.flush();
+        FaultPoints.pass("source.after-send");
         long now = System.currentTimeMillis();
         for (Future<RecordMetadata> send : sends) {
             try {
@@ -162,16 +288,23 @@ public final class DebeziumSource implements ChangeSource {
                         e.getCause());
             }
         }
-        for (RecordChangeEvent<SourceRecord> change : batch) {
+        int complete = completeGroups(batch);
+        for (int i = 0; i < batch.size(); i++) {
+            RecordChangeEvent<SourceRecord> change = batch.get(i);
             if (change.record().value() instanceof Struct v && v.schema().field("source") != null
                     && !State.SNAPSHOT.equals(state)) {
                 latency.record(Math.max(0, now - v.getStruct("source").getInt64("ts_ms")), TimeUnit.MILLISECONDS);
             }
-            committer.markProcessed(change);
+            if (i < complete) {
+                committer.markProcessed(change);
+            }
         }
         committer.markBatchFinished();
         contentRecords.increment(contents);
         eventRecords.increment(events);
+        if (fatal || closed) {
+            return;
+        }
         if (state != status.state() || lastCommitTs != status.lastCommitTsMs()) {
             if (state != status.state()) {
                 LOG.info("change data capture is now {}", state == State.SNAPSHOT ? "snapshotting existing rows"
@@ -179,6 +312,39 @@ public final class DebeziumSource implements ChangeSource {
             }
             status = new SourceStatus(state, state == State.SNAPSHOT ? "initial snapshot" : "streaming", lastCommitTs);
         }
+    }
+
+    /**
+     * How many leading records of a batch Debezium may store as processed. Every row of a COPY or a
+     * multi-row INSERT comes from one WAL record and shares its LSN, and Debezium 3.6 treats a stored
+     * LSN as fully processed: storing a position inside such a group would make a restart skip the
+     * group's remaining rows. So the trailing group of streamed records stays unmarked until a record
+     * with another LSN follows (a heartbeat does within seconds); after a crash the whole group comes
+     * again, and {@link RestartFilter} drops the rows already written.
+     */
+    static int completeGroups(List<RecordChangeEvent<SourceRecord>> batch) {
+        int end = batch.size();
+        if (end == 0) {
+            return 0;
+        }
+        Object trailing = streamedLsn(batch.get(end - 1).record());
+        if (trailing == null) {
+            return end;
+        }
+        int i = end;
+        while (i > 0 && trailing.equals(streamedLsn(batch.get(i - 1).record()))) {
+            i--;
+        }
+        return i;
+    }
+
+    /** The stored position's LSN of a streamed record; null for snapshot reads. */
+    private static Object streamedLsn(SourceRecord record) {
+        Map<String, ?> offset = record.sourceOffset();
+        if (offset == null || Boolean.TRUE.equals(offset.get("snapshot"))) {
+            return null;
+        }
+        return offset.get("lsn");
     }
 
     private static String keyOf(Struct envelope, String field) {
@@ -195,18 +361,35 @@ public final class DebeziumSource implements ChangeSource {
 
     @Override
     public SourceStatus status() {
-        return status;
+        SourceStatus s = status;
+        long lag = slotLag.get();
+        if (lag >= 0 && (s.state() == State.STREAMING || s.state() == State.SNAPSHOT)) {
+            return new SourceStatus(s.state(), s.detail() + "; slot lag " + SlotMonitor.human(lag), s.lastCommitTsMs());
+        }
+        return s;
     }
 
-    @Override
-    public void close() {
+    /** WAL bytes the slot holds back, or -1 before the first reading. */
+    public long slotLagBytes() {
+        return slotLag.get();
+    }
+
+    private synchronized void closeEngine() {
         try {
             if (engine != null) {
                 engine.close();
+                engine = null;
             }
         } catch (IOException e) {
             LOG.warn("closing the change data capture engine: {}", e.getMessage());
         }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        monitor.shutdownNow();
+        closeEngine();
         executor.shutdown();
         try {
             if (!executor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
@@ -216,7 +399,7 @@ public final class DebeziumSource implements ChangeSource {
             Thread.currentThread().interrupt();
         }
         producer.close();
-        if (status.state() != State.FAILED) {
+        if (!fatal) {
             status = new SourceStatus(State.STOPPED, "stopped", status.lastCommitTsMs());
         }
     }

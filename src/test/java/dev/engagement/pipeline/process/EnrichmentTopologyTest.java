@@ -205,6 +205,28 @@ class EnrichmentTopologyTest {
         assertThat(enriched.isEmpty()).isTrue();
     }
 
+    @Test
+    void deadLettersForeignRecordsOnTheEnrichedTopicWithTheirBytes() throws IOException {
+        TestInputTopic<String, byte[]> enrichedIn = driver.createInputTopic(Topics.ENRICHED,
+                Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        byte[] valid = new dev.engagement.pipeline.model.EnrichedEvent(1, VIDEO, "t", "video", 10, "u",
+                dev.engagement.pipeline.model.EventType.PLAY, "2025-08-10T14:30:20Z", 5L, null, "tv",
+                "2025-08-10T14:30:21Z").toJson();
+        enrichedIn.pipeInput(VIDEO, valid);
+        enrichedIn.pipeInput(VIDEO, new byte[] {1, 2, 3});
+        enrichedIn.pipeInput(VIDEO, "{\"op\":\"c\",\"after\":{}}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        List<TestRecord<String, byte[]>> out = invalid.readRecordsToList();
+        assertThat(out).hasSize(2);
+        JsonNode first = Json.MAPPER.readTree(out.get(0).value());
+        assertThat(first.get("reason").asText()).isEqualTo("malformed");
+        assertThat(first.get("source_topic").asText()).isEqualTo(Topics.ENRICHED);
+        assertThat(java.util.Base64.getDecoder().decode(first.get("raw_base64").asText())).containsExactly(1, 2, 3);
+        assertThat(Headers.text(out.get(0).headers(), Headers.TOPIC)).isEqualTo(Topics.ENRICHED);
+        assertThat(Headers.text(out.get(0).headers(), Headers.OFFSET)).isEqualTo("1");
+        assertThat(Json.MAPPER.readTree(out.get(1).value()).has("row")).as("kept as raw bytes, not as a row").isFalse();
+    }
+
     private static List<JsonNode> readAll(TestOutputTopic<String, byte[]> topic) {
         return topic.readValuesToList().stream().map(v -> {
             try {

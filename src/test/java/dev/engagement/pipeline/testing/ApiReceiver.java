@@ -91,6 +91,34 @@ public final class ApiReceiver implements AutoCloseable {
         return ids;
     }
 
+    /**
+     * Accepted events seen before, split by whether the repeat carried the key of an earlier accepted
+     * request for that event (a resend the API can recognise) or a new key.
+     */
+    public Map<String, Long> repeats() {
+        Map<Long, Set<String>> keysById = new java.util.HashMap<>();
+        long sameKey = 0;
+        long newKey = 0;
+        for (Request r : requests) {
+            if (r.answered < 200 || r.answered >= 300) {
+                continue;
+            }
+            String key = r.header("Idempotency-Key");
+            for (JsonNode e : r.events) {
+                Set<String> keys = keysById.computeIfAbsent(e.get("event_id").asLong(), k -> new java.util.HashSet<>());
+                if (!keys.isEmpty()) {
+                    if (keys.contains(key)) {
+                        sameKey++;
+                    } else {
+                        newKey++;
+                    }
+                }
+                keys.add(key);
+            }
+        }
+        return Map.of("same_key", sameKey, "new_key", newKey);
+    }
+
     /** How many event deliveries the API accepted, counting repeats. */
     public long deliveredEventCount() {
         return requests.stream().filter(r -> r.answered >= 200 && r.answered < 300).mapToLong(r -> r.events.size()).sum();

@@ -25,7 +25,8 @@ import java.util.TreeSet;
  */
 public final class Oracle {
     /** The rows the pipeline must count: valid by the rules in the README (content exists by the foreign key). */
-    public static final String VALID = "content_id IS NOT NULL AND (duration_ms IS NULL OR duration_ms >= 0)";
+    public static final String VALID = "content_id IS NOT NULL AND (duration_ms IS NULL OR duration_ms >= 0) "
+            + "AND content_id IN (SELECT id FROM content)";
 
     private final PipelineConfig config;
 
@@ -119,8 +120,18 @@ public final class Oracle {
         }
     }
 
-    /** Differences between the warehouse table and the valid rows: one row per valid event id, no other. */
+    /** Runs SQL against the warehouse, however the test reaches it. */
+    @FunctionalInterface
+    public interface WarehouseSql {
+        Warehouse.QueryResult query(String sql) throws Exception;
+    }
+
     public static List<String> warehouseMismatches(Truth truth, Warehouse warehouse) throws Exception {
+        return warehouseMismatches(truth, (WarehouseSql) warehouse::query);
+    }
+
+    /** Differences between the warehouse table and the valid rows: one row per valid event id, no other. */
+    public static List<String> warehouseMismatches(Truth truth, WarehouseSql warehouse) throws Exception {
         List<String> out = new ArrayList<>();
         var counts = warehouse.query("SELECT count(*), count(DISTINCT event_id) FROM " + Warehouse.TABLE).rows().get(0);
         long rows = ((Number) counts.get(0)).longValue();

@@ -18,26 +18,32 @@ import java.util.concurrent.CompletableFuture;
  * POSTs one batch to the external API: a JSON array, bearer token, idempotency key.
  * Turns every outcome, including connection errors and time-outs, into an {@link Outcome}.
  */
-public final class ApiClient implements AutoCloseable {
+public final class ApiClient implements Api, AutoCloseable {
     private final HttpClient http;
     private final URI url;
     private final String authorization;
     private final Duration requestTimeout;
+    private final boolean gzip;
 
     public ApiClient(PipelineConfig.ExternalApi config) {
         this.url = config.url().orElseThrow(() -> new IllegalArgumentException("EXTERNAL_API_URL is not set"));
         this.authorization = config.token().isEmpty() ? null : "Bearer " + config.token().reveal();
         this.requestTimeout = config.requestTimeout();
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+        this.gzip = config.gzip();
+        this.http = HttpClient.newBuilder().connectTimeout(config.connectTimeout())
                 .version(HttpClient.Version.HTTP_1_1).build();
     }
 
+    @Override
     public CompletableFuture<Outcome> post(byte[] body, String idempotencyKey) {
         HttpRequest.Builder request = HttpRequest.newBuilder(url)
                 .timeout(requestTimeout)
                 .header("Content-Type", "application/json")
                 .header("Idempotency-Key", idempotencyKey)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+                .POST(HttpRequest.BodyPublishers.ofByteArray(gzip ? gzip(body) : body));
+        if (gzip) {
+            request.header("Content-Encoding", "gzip");
+        }
         if (authorization != null) {
             request.header("Authorization", authorization);
         }
@@ -54,6 +60,16 @@ public final class ApiClient implements AutoCloseable {
                             response.headers().firstValue("Retry-After").flatMap(v -> retryAfter(v, Instant.now())),
                             null, took);
                 });
+    }
+
+    private static byte[] gzip(byte[] body) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length / 4 + 64);
+        try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(out)) {
+            z.write(body);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     /** Retry-After in either form: delay-seconds or an HTTP date. */

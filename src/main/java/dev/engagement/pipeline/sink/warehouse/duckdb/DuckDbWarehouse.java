@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.sink.warehouse.duckdb;
 
+import dev.engagement.pipeline.fault.FaultPoints;
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.Timestamps;
 import dev.engagement.pipeline.sink.ForeignStateException;
@@ -164,6 +165,7 @@ public final class DuckDbWarehouse implements Warehouse {
                 }
                 ps.executeBatch();
             }
+            FaultPoints.pass("warehouse.before-commit");
             connection.commit();
             status = "connected";
             return new WriteResult(inserted, batch.size() - inserted);

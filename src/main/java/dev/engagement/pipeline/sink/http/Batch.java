@@ -1,0 +1,81 @@
+package dev.engagement.pipeline.sink.http;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+
+import java.io.ByteArrayOutputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Consecutive records of one partition, sent as one POST. Its idempotency key is a function of
+ * where the records sit in Kafka, so every retry, and a resend after a crash, carries the same key.
+ * Attempts and time spent survive a breaker pause.
+ */
+final class Batch {
+    final TopicPartition partition;
+    final List<ConsumerRecord<String, byte[]>> records;
+    int attempts;
+    Instant firstAttempt;
+    Duration spent = Duration.ZERO;
+
+    /** Sent again after a restart, as the batch that was in flight when the previous owner stopped. */
+    final boolean redelivery;
+
+    Batch(TopicPartition partition, List<ConsumerRecord<String, byte[]>> records) {
+        this(partition, records, false);
+    }
+
+    Batch(TopicPartition partition, List<ConsumerRecord<String, byte[]>> records, boolean redelivery) {
+        this.partition = partition;
+        this.records = List.copyOf(records);
+        this.redelivery = redelivery;
+    }
+
+    long firstOffset() {
+        return records.get(0).offset();
+    }
+
+    long lastOffset() {
+        return records.get(records.size() - 1).offset();
+    }
+
+    int size() {
+        return records.size();
+    }
+
+    String key() {
+        return key(partition, firstOffset(), lastOffset());
+    }
+
+    static String key(TopicPartition tp, long first, long last) {
+        return tp.topic() + "-" + tp.partition() + "-" + first + "-" + last;
+    }
+
+    Batch left() {
+        return new Batch(partition, records.subList(0, records.size() / 2));
+    }
+
+    Batch right() {
+        return new Batch(partition, records.subList(records.size() / 2, records.size()));
+    }
+
+    /** The JSON array body, spliced from the records' bytes (each already one JSON object). */
+    byte[] body() {
+        int size = 2;
+        for (ConsumerRecord<String, byte[]> r : records) {
+            size += r.value().length + 1;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(size);
+        out.write('[');
+        for (int i = 0; i < records.size(); i++) {
+            if (i > 0) {
+                out.write(',');
+            }
+            out.writeBytes(records.get(i).value());
+        }
+        out.write(']');
+        return out.toByteArray();
+    }
+}

@@ -1,0 +1,181 @@
+package dev.engagement.pipeline.source;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.model.Json;
+import dev.engagement.pipeline.topic.KafkaClients;
+import dev.engagement.pipeline.topic.Topics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.data.Struct;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * After a crash, Debezium sends again every change after its last stored position: changes that
+ * this source had already written to Kafka. They sit at the tail of the CDC topics. On start, the
+ * source collects the identities of the records written since the stored position and drops those
+ * changes when Debezium emits them again, so the CDC topics hold each streamed change once. A
+ * change is (table, primary key, LSN): the LSN alone is not enough, since every row of a COPY or a
+ * multi-row INSERT comes from one WAL record and shares its LSN. Snapshot reads are left alone: a
+ * snapshot that is redone is a new snapshot.
+ */
+final class RestartFilter {
+    private static final Logger LOG = LoggerFactory.getLogger(RestartFilter.class);
+    /** Commit times are not in perfect commit order; look this much further back. */
+    private static final long MARGIN_MS = 2000;
+
+    private final Set<String> written;
+    /** The newest commit time among the written records: past it (and the margin) nothing can repeat. */
+    private final long newestTsMs;
+
+    private RestartFilter(Set<String> written, long newestTsMs) {
+        this.written = written;
+        this.newestTsMs = newestTsMs;
+    }
+
+    static RestartFilter none() {
+        return new RestartFilter(new HashSet<>(), Long.MIN_VALUE);
+    }
+
+    /** Reads the stored capture position and the CDC records written since. */
+    static RestartFilter load(PipelineConfig config, String engineName) {
+        Map<String, Object> props = KafkaClients.consumer(config, "unused", "cdc-restart-filter");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
+            Long storedTsMs = storedCommitTimeMs(consumer, engineName);
+            if (storedTsMs == null) {
+                return none();
+            }
+            Set<String> changes = new HashSet<>();
+            long newest = Long.MIN_VALUE;
+            for (String topic : List.of(Topics.CDC_CONTENT, Topics.CDC_EVENTS)) {
+                List<TopicPartition> parts = partitions(consumer, topic);
+                Map<TopicPartition, Long> query = new HashMap<>();
+                parts.forEach(tp -> query.put(tp, storedTsMs - MARGIN_MS));
+                Map<TopicPartition, OffsetAndTimestamp> from = consumer.offsetsForTimes(query);
+                Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+                List<TopicPartition> reading = new ArrayList<>();
+                consumer.assign(parts);
+                for (TopicPartition tp : parts) {
+                    OffsetAndTimestamp o = from.get(tp);
+                    if (o != null) {
+                        consumer.seek(tp, o.offset());
+                        reading.add(tp);
+                    }
+                }
+                consumer.assign(reading);
+                while (reading.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                        String change = identity(topic, r.value());
+                        if (change != null) {
+                            changes.add(change);
+                            newest = Math.max(newest, r.timestamp());
+                        }
+                    }
+                }
+            }
+            if (!changes.isEmpty()) {
+                LOG.info("capture resumes from a position stored at commit time {}; {} changes already written "
+                        + "since will not be written again", java.time.Instant.ofEpochMilli(storedTsMs), changes.size());
+            }
+            return new RestartFilter(changes, newest);
+        }
+    }
+
+    /** Whether this change was written to Kafka before the restart; each is recognised once. */
+    boolean repeat(String topic, Struct envelope) {
+        if (written.isEmpty() || "r".equals(envelope.getString("op"))) {
+            return false;
+        }
+        Struct source = envelope.getStruct("source");
+        if (source == null) {
+            return false;
+        }
+        Long ts = source.getInt64("ts_ms");
+        if (ts != null && ts > newestTsMs + MARGIN_MS) {
+            written.clear(); // capture is past everything written before the restart
+            return false;
+        }
+        Object lsn = source.schema().field("lsn") == null ? null : source.get("lsn");
+        Struct row = envelope.getStruct("after") != null ? envelope.getStruct("after") : envelope.getStruct("before");
+        if (!(lsn instanceof Long) || row == null || row.schema().field("id") == null) {
+            return false;
+        }
+        return written.remove(topic + "|" + row.get("id") + "|" + lsn);
+    }
+
+    int remaining() {
+        return written.size();
+    }
+
+    /** (table, primary key, LSN) of a streamed change as written to a CDC topic; null for snapshot reads. */
+    private static String identity(String topic, byte[] value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            JsonNode n = Json.MAPPER.readTree(value);
+            JsonNode lsn = n.path("source").path("lsn");
+            JsonNode row = n.hasNonNull("after") ? n.get("after") : n.path("before");
+            if ("r".equals(n.path("op").asText()) || !lsn.isNumber() || !row.has("id")) {
+                return null;
+            }
+            return topic + "|" + row.get("id").asText() + "|" + lsn.asLong();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The commit time of the last change Debezium stored as processed, from its offsets topic. */
+    private static Long storedCommitTimeMs(KafkaConsumer<String, byte[]> consumer, String engineName) {
+        List<TopicPartition> parts = partitions(consumer, Topics.SOURCE_OFFSETS);
+        if (parts.isEmpty()) {
+            return null;
+        }
+        consumer.assign(parts);
+        consumer.seekToBeginning(parts);
+        Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+        Long tsMs = null;
+        while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                if (r.key() == null || !r.key().contains("\"" + engineName + "\"") || r.value() == null) {
+                    continue;
+                }
+                try {
+                    JsonNode v = Json.MAPPER.readTree(r.value());
+                    if (v.path("ts_usec").isNumber()) {
+                        tsMs = v.get("ts_usec").asLong() / 1000;
+                    }
+                } catch (IOException e) {
+                    LOG.warn("unreadable stored capture position at offset {}: {}", r.offset(), e.getMessage());
+                }
+            }
+        }
+        return tsMs;
+    }
+
+    private static List<TopicPartition> partitions(KafkaConsumer<String, byte[]> consumer, String topic) {
+        List<TopicPartition> out = new ArrayList<>();
+        Map<String, List<PartitionInfo>> topics = consumer.listTopics(Duration.ofSeconds(30));
+        for (PartitionInfo p : topics.getOrDefault(topic, List.of())) {
+            out.add(new TopicPartition(topic, p.partition()));
+        }
+        return out;
+    }
+}
