@@ -256,6 +256,7 @@ public final class Pipeline implements AutoCloseable {
         };
     }
 
+    /** Stops the stages in reverse start order: the API last, the source after the stages it feeds. */
     @Override
     public void close() {
         while (!started.isEmpty()) {

@@ -54,6 +54,8 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     /** How many events wait per content id; an event for such an id waits too, to keep their order. */
     private final Map<String, Integer> pendingCounts = new HashMap<>();
     private long pendingTotal;
+    /** When this task (re)started: time the processor was down is not time an event waited. */
+    private long startedAt;
 
     private static final ContentRow DELETED_ROW = new ContentRow(null, null, null, null, null, null);
 
@@ -66,6 +68,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     @Override
     public void init(ProcessorContext<String, byte[]> context) {
         this.context = context;
+        this.startedAt = context.currentSystemTimeMs();
         this.contentStore = context.getStateStore(EnrichmentTopology.CONTENT_STORE);
         this.pendingStore = context.getStateStore(EnrichmentTopology.PENDING_STORE);
         try (KeyValueIterator<String, byte[]> it = contentStore.all()) {
@@ -178,7 +181,8 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         try (KeyValueIterator<String, byte[]> it = pendingStore.all()) {
             while (it.hasNext()) {
                 KeyValue<String, byte[]> kv = it.next();
-                if (PendingValue.arrivedAt(kv.value) + grace.toMillis() <= now) {
+                long waitingSince = Math.max(PendingValue.arrivedAt(kv.value), startedAt);
+                if (waitingSince + grace.toMillis() <= now) {
                     expired.add(kv);
                 }
             }
@@ -217,7 +221,12 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     private void addPending(String contentId, int delta) {
         pendingCounts.merge(contentId, delta, (a, b) -> a + b == 0 ? null : a + b);
         pendingTotal += delta;
-        pendingGauge.set(pendingTotal);
+        pendingGauge.addAndGet(delta); // shared by every task: each adds its own changes
+    }
+
+    @Override
+    public void close() {
+        pendingGauge.addAndGet(-pendingTotal); // the task moves elsewhere, with its waiting events
     }
 
     private void enriched(Record<String, byte[]> record, Validation.Valid valid, ContentRow content) {

@@ -144,6 +144,9 @@ public final class DebeziumSource implements ChangeSource {
             return;
         }
         restartFilter = RestartFilter.load(config, ENGINE_NAME);
+        if (slot.isPresent() && !restartFilter.positionStored()) {
+            dropStaleSlot(slot.get());
+        }
         startEngine();
         monitor.scheduleWithFixedDelay(this::checkSlot, 5, 5, TimeUnit.SECONDS);
         LOG.info("change data capture starting from {} (slot {}, publication {})", config.postgres(),
@@ -212,6 +215,29 @@ public final class DebeziumSource implements ChangeSource {
         status = new SourceStatus(State.FAILED, message, status.lastCommitTsMs());
         LOG.error("change data capture failed: {}", message);
         new Thread(this::closeEngine, "cdc-source-stop").start();
+    }
+
+    /**
+     * No stored position means Debezium snapshots again; streaming would then start from the slot's
+     * old position, before the new snapshot, and overlap it. A slot of ours without a position (the
+     * last run stopped before its first offset commit) is dropped so that the new slot and the new
+     * snapshot start at the same point.
+     */
+    private void dropStaleSlot(SlotMonitor.Slot slot) {
+        if (slot.active()) {
+            LOG.warn("replication slot '{}' is in use by another process; leaving it", config.postgres().slotName());
+            return;
+        }
+        try (java.sql.Connection c = dev.engagement.pipeline.db.Database.connect(config.postgres());
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+            ps.setString(1, config.postgres().slotName());
+            ps.execute();
+            LOG.warn("replication slot '{}' existed without a stored capture position (the last run stopped before "
+                    + "its first commit); dropped it so that a new snapshot and the stream start at the same point",
+                    config.postgres().slotName());
+        } catch (java.sql.SQLException e) {
+            LOG.warn("cannot drop the stale replication slot '{}': {}", config.postgres().slotName(), e.getMessage());
+        }
     }
 
     private Optional<SlotMonitor.Slot> readSlot() {

@@ -37,18 +37,30 @@ final class RestartFilter {
     private static final Logger LOG = LoggerFactory.getLogger(RestartFilter.class);
     /** Commit times are not in perfect commit order; look this much further back. */
     private static final long MARGIN_MS = 2000;
+    /**
+     * With no stored position (a crash before Debezium's first offset flush) Debezium streams again
+     * from the slot's start: the changes written since are recent. Look back this far for them.
+     */
+    private static final long NO_POSITION_LOOKBACK_MS = 5 * 60 * 1000;
 
     private final Set<String> written;
+    /** Whether Debezium had stored a capture position (else it will snapshot again). */
+    private final boolean positionStored;
     /** The newest commit time among the written records: past it (and the margin) nothing can repeat. */
     private final long newestTsMs;
 
-    private RestartFilter(Set<String> written, long newestTsMs) {
+    private RestartFilter(Set<String> written, long newestTsMs, boolean positionStored) {
         this.written = written;
         this.newestTsMs = newestTsMs;
+        this.positionStored = positionStored;
     }
 
     static RestartFilter none() {
-        return new RestartFilter(new HashSet<>(), Long.MIN_VALUE);
+        return new RestartFilter(new HashSet<>(), Long.MIN_VALUE, false);
+    }
+
+    boolean positionStored() {
+        return positionStored;
     }
 
     /** Reads the stored capture position and the CDC records written since. */
@@ -58,10 +70,8 @@ final class RestartFilter {
         props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
-            Long storedTsMs = storedCommitTimeMs(consumer, engineName);
-            if (storedTsMs == null) {
-                return none();
-            }
+            Long stored = storedCommitTimeMs(consumer, engineName);
+            long storedTsMs = stored != null ? stored : System.currentTimeMillis() - NO_POSITION_LOOKBACK_MS;
             Set<String> changes = new HashSet<>();
             long newest = Long.MIN_VALUE;
             for (String topic : List.of(Topics.CDC_CONTENT, Topics.CDC_EVENTS)) {
@@ -91,10 +101,11 @@ final class RestartFilter {
                 }
             }
             if (!changes.isEmpty()) {
-                LOG.info("capture resumes from a position stored at commit time {}; {} changes already written "
-                        + "since will not be written again", java.time.Instant.ofEpochMilli(storedTsMs), changes.size());
+                LOG.info("capture resumes from {}; {} changes already written since will not be written again",
+                        stored == null ? "no stored position" : "a position stored at commit time "
+                                + java.time.Instant.ofEpochMilli(storedTsMs), changes.size());
             }
-            return new RestartFilter(changes, newest);
+            return new RestartFilter(changes, newest, stored != null);
         }
     }
 

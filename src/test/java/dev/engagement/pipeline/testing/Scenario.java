@@ -186,6 +186,12 @@ public final class Scenario implements AutoCloseable {
         }
     }
 
+    /** Keeps a fault in place until {@code length} has passed since it began. */
+    public void holdFor(Duration length, Instant since) {
+        await().atMost(length.plusSeconds(5)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !Instant.now().isBefore(since.plus(length)));
+    }
+
     /** Time from {@code since} until Redis counts more events than it did then: the flow is back. */
     public Duration awaitFlow(Instant since, long before, Duration within) {
         await().atMost(within).pollInterval(Duration.ofMillis(100)).until(() -> redisEvents() > before);
@@ -254,10 +260,19 @@ public final class Scenario implements AutoCloseable {
                     enriched.add(id);
                 }
             }
+            Map<Long, String> invalid = new HashMap<>();
+            for (var r : TopicReader.readAll(config, Topics.INVALID)) {
+                JsonNode n = Json.MAPPER.readTree(r.value());
+                long id = n.path("row").path("id").asLong(-1);
+                if (missing.contains(id)) {
+                    invalid.put(id, n.path("reason").asText() + " (" + n.path("detail").asText() + ") at "
+                            + n.path("detected_at").asText());
+                }
+            }
             System.out.println("[" + name + "] missing from the warehouse: " + Oracle.head(missing));
             for (Long id : missing.stream().limit(10).toList()) {
                 System.out.println("[" + name + "]   event " + id + ": in CDC topic " + cdc.getOrDefault(id, List.of())
-                        + ", enriched " + enriched.contains(id));
+                        + ", enriched " + enriched.contains(id) + ", invalid " + invalid.get(id));
             }
         } catch (Exception e) {
             System.out.println("[" + name + "] could not explain: " + e);
@@ -298,7 +313,8 @@ public final class Scenario implements AutoCloseable {
                 JsonNode n = Json.MAPPER.readTree(r.value());
                 long id = n.path("after").path("id").asLong();
                 String where = "p" + r.partition() + "@" + r.offset() + " ts=" + Instant.ofEpochMilli(r.timestamp())
-                        + " lsn=" + n.path("source").path("lsn") + " tx=" + n.path("source").path("txId");
+                        + " lsn=" + n.path("source").path("lsn") + " tx=" + n.path("source").path("txId")
+                        + " op=" + n.path("op").asText() + " after=" + n.path("after");
                 if ("c".equals(n.path("op").asText()) && seen.containsKey(id)) {
                     if (repeats++ < 8) {
                         System.out.println("CDC REPEAT id=" + id + " first " + seen.get(id) + " again " + where);

@@ -101,8 +101,8 @@ class HttpSinkIT {
             Instant outage = Instant.now();
             await().atMost(Duration.ofSeconds(30)).until(() -> sink.breaker().open());
             assertThat(sink.status()).startsWith("breaker OPEN").contains("503").contains("events waiting");
-            await().atMost(Duration.ofSeconds(90)).pollDelay(Duration.between(Instant.now(), outage.plusSeconds(60)))
-                    .until(() -> true);
+            await().atMost(Duration.ofSeconds(65)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> !Instant.now().isBefore(outage.plusSeconds(60))); // the outage lasts 60 s
             long callsDuringOutage = receiver.requests().stream().filter(r -> r.answered() == 503).count();
             receiver.respond(r -> ApiReceiver.Reply.status(200));
             flowing.set(false);

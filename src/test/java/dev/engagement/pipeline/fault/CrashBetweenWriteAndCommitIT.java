@@ -1,0 +1,57 @@
+package dev.engagement.pipeline.fault;
+
+import dev.engagement.pipeline.testing.PipelineProcess;
+import dev.engagement.pipeline.testing.Scenario;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Scenario 2: the process dies exactly between a write and its commit, at named fault points:
+ * inside the warehouse's transaction before COMMIT, after the Redis script but before the Kafka
+ * commit, after the API accepted a batch but before its offset moved, and after the source wrote
+ * a batch to Kafka but before Debezium could store its position.
+ */
+class CrashBetweenWriteAndCommitIT {
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "warehouse.before-commit@6, warehouse_commit",
+            "redis.after-write@6, redis_commit",
+            "http.after-delivery@6, http_commit",
+            "source.after-send@120, source_commit"})
+    void countsEachEventOnceWhenKilledBetweenWriteAndCommit(String point, String name) throws Exception {
+        try (Scenario s = Scenario.create(name)) {
+            s.startLoad(300, 2);
+            PipelineProcess doomed = s.start(Map.of("PIPELINE_TEST_FAULT", point + ":halt"));
+            assertThat(doomed.waitFor(120)).as(doomed.output()).isEqualTo(137);
+            assertThat(doomed.output()).contains("fault point " + point.substring(0, point.indexOf('@')));
+            long before = s.redisEvents();
+            Instant restart = Instant.now();
+            s.start();
+            Duration flow = s.awaitFlow(restart, before, Duration.ofSeconds(60));
+            s.awaitHealthy(s.port(), Duration.ofSeconds(60));
+            s.stopLoad();
+            s.awaitExact(s.port(), Duration.ofSeconds(120));
+            s.report("faults", "halt at " + point + " (as kill -9), then restart");
+            s.report("restart_to_flow_ms", flow.toMillis());
+            if (point.startsWith("http")) {
+                double redelivered = s.metric(s.port(), "pipeline_http_redeliveries_total", null);
+                s.report("redelivery_metric", redelivered);
+                assertThat(redelivered).as("the batch in flight at the crash is sent again and counted").isPositive();
+                assertThat(s.receiver.repeats().get("new_key")).as("resent with the same Idempotency-Key").isZero();
+            }
+            if (point.startsWith("source")) {
+                double dropped = s.metric(s.port(), "pipeline_source_repeats_total", null);
+                s.report("source_repeats_dropped", dropped);
+                assertThat(dropped).as("changes Debezium sent again were recognised").isPositive();
+                assertThat(s.cdcRepeats()).as("each streamed change once in the CDC topic").isZero();
+            }
+        }
+    }
+}
