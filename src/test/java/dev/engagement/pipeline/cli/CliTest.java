@@ -18,7 +18,8 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "demo", "run", "db", "db init", "generate", "warehouse", "warehouse query", "kafka", "test"})
+    @ValueSource(strings = {"", "demo", "run", "db", "db init", "generate", "warehouse", "warehouse query", "kafka", "test", "dlq",
+            "dlq list", "dlq replay"})
     void everyCommandHasHelp(String command) {
         String[] args = (command.isEmpty() ? "--help" : command + " --help").split(" ");
         assertThat(run(args)).isZero();

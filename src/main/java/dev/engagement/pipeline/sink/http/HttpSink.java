@@ -69,6 +69,8 @@ public final class HttpSink implements Runnable, AutoCloseable {
     private final Map<TopicPartition, Lane> lanes = new HashMap<>();
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final AtomicLong waiting = new AtomicLong();
+    private final AtomicLong dlqSize = new AtomicLong(-1);
+    private final org.apache.kafka.clients.admin.Admin admin;
     private volatile boolean closed;
     private volatile long lastDeliveryMs;
     private volatile ApiClient.Outcome lastFailure;
@@ -100,6 +102,34 @@ public final class HttpSink implements Runnable, AutoCloseable {
         this.deliverer = new Deliverer(tracked, breaker, policy, timer, clock, metrics);
         Gauge.builder("pipeline.consumer.lag", waiting, AtomicLong::doubleValue).tag("group", GROUP)
                 .description("Records on engagement.enriched not yet applied by a sink").register(registry);
+        this.admin = org.apache.kafka.clients.admin.Admin.create(KafkaClients.admin(config));
+        Gauge.builder("pipeline.http.dlq.size", dlqSize, AtomicLong::doubleValue)
+                .description("Records in sink.http.dlq (refreshed every 10 s; -1 until known)").register(registry);
+        timer.scheduleWithFixedDelay(this::measureDeadLetters, 0, 10, TimeUnit.SECONDS);
+    }
+
+    private void measureDeadLetters() {
+        try {
+            var partitions = admin.describeTopics(List.of(Topics.HTTP_DLQ)).allTopicNames().get(10, TimeUnit.SECONDS)
+                    .get(Topics.HTTP_DLQ).partitions();
+            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> earliest = new HashMap<>();
+            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+            for (var p : partitions) {
+                TopicPartition tp = new TopicPartition(Topics.HTTP_DLQ, p.partition());
+                earliest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest());
+                latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest());
+            }
+            long size = 0;
+            for (var e : admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).entrySet()) {
+                size += e.getValue().offset();
+            }
+            for (var e : admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS).entrySet()) {
+                size -= e.getValue().offset();
+            }
+            dlqSize.set(size);
+        } catch (Exception e) {
+            LOG.debug("cannot measure {}: {}", Topics.HTTP_DLQ, e.getMessage());
+        }
     }
 
     public void start() {
@@ -394,6 +424,7 @@ public final class HttpSink implements Runnable, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         timer.shutdownNow();
+        admin.close(Duration.ofSeconds(5));
         dlq.close(Duration.ofSeconds(5));
     }
 

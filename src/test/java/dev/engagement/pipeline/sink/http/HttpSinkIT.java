@@ -128,8 +128,9 @@ class HttpSinkIT {
     void refusedEventsGoToTheDeadLetterTopicAndReplayDeliversThemOnce() throws Exception {
         Path dir = TestServices.fresh("dlq-replay");
         Set<Long> refused = new TreeSet<>();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producer(config, "it"));
-             HttpSink sink = new HttpSink(config, new SimpleMeterRegistry())) {
+             HttpSink sink = new HttpSink(config, registry)) {
             sink.start();
             Set<Long> ids = produce(producer, 0);
             long first = nextId.get();
@@ -142,6 +143,8 @@ class HttpSinkIT {
             await().atMost(Duration.ofSeconds(30)).until(() -> receiver.deliveredEventIds().containsAll(accepted)
                     && TopicReader.readAll(config, Topics.HTTP_DLQ).size() == refused.size());
             assertThat(receiver.deliveredEventIds()).doesNotContainAnyElementsOf(refused);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                    registry.get("pipeline.http.dlq.size").gauge().value()).isEqualTo(refused.size()));
         }
 
         try (PipelineProcess list = PipelineProcess.start(env, dir, "dlq", "list", "--reason", "rejected")) {
