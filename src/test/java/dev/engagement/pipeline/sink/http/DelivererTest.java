@@ -46,6 +46,10 @@ class DelivererTest {
     @BeforeEach
     void setUp() throws Exception {
         receiver = new ApiReceiver();
+        build(Map.of());
+    }
+
+    private void build(Map<String, String> extra) {
         timer = new ScheduledThreadPoolExecutor(1) {
             @Override
             public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
@@ -54,9 +58,11 @@ class DelivererTest {
             }
         };
         registry = new SimpleMeterRegistry();
-        PipelineConfig.ExternalApi config = ConfigLoader.load(Map.of("EXTERNAL_API_URL", receiver.url(),
+        Map<String, String> env = new java.util.HashMap<>(Map.of("EXTERNAL_API_URL", receiver.url(),
                 "EXTERNAL_API_TOKEN", "t0ken-abc", "HTTP_SINK_REQUEST_TIMEOUT", "300ms", "HTTP_SINK_MAX_ATTEMPTS", "4",
-                "HTTP_SINK_BREAKER_OPEN_FOR", "10s")).externalApi();
+                "HTTP_SINK_BREAKER_OPEN_FOR", "10s"));
+        env.putAll(extra);
+        PipelineConfig.ExternalApi config = ConfigLoader.load(env).externalApi();
         breaker = new ApiBreaker(config, clock, registry);
         deliverer = new Deliverer(new ApiClient(config), breaker, new RetryPolicy(config.maxAttempts(),
                 config.maxRetryTime(), new Random(3)), timer, clock, new HttpMetrics(registry));
@@ -219,6 +225,26 @@ class DelivererTest {
         receiver.respond(r -> ApiReceiver.Reply.status(200));
         clock.advance(Duration.ofSeconds(11));
         assertThat(deliver(s.held().get()).delivered()).isNotEmpty();
+    }
+
+    @Test
+    void gzipsTheBodyWhenAskedTo() throws Exception {
+        build(Map.of("HTTP_SINK_GZIP", "true"));
+        assertThat(deliver(batch(3)).delivered()).hasSize(3);
+        ApiReceiver.Request r = receiver.requests().get(0);
+        assertThat(r.header("Content-Encoding")).isEqualTo("gzip");
+        assertThat(r.events).extracting(e -> e.get("event_id").asInt()).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void slowCallsOpenTheBreakerToo() throws Exception {
+        build(Map.of("HTTP_SINK_SLOW_CALL", "50ms", "HTTP_SINK_REQUEST_TIMEOUT", "5s"));
+        receiver.respond(r -> ApiReceiver.Reply.delayed(200, 120)); // every call succeeds, slowly
+        for (int i = 0; i < 5; i++) {
+            assertThat(deliver(batch(1)).delivered()).hasSize(1);
+        }
+        assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.OPEN);
+        assertThat(deliver(batch(1)).held()).as("an open breaker holds the next batch").isPresent();
     }
 
     @Test

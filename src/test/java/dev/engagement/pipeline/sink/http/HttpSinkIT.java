@@ -112,6 +112,16 @@ class HttpSinkIT {
             await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                     assertThat(receiver.deliveredEventIds()).containsAll(sent));
             assertThat(receiver.deliveredEventIds().stream().filter(id -> id >= firstId)).hasSameSizeAs(sent);
+            // batches go out in parallel, yet each content id's events arrive in the order they were produced
+            Map<String, java.util.List<Long>> arrival = new HashMap<>();
+            for (ApiReceiver.Request r : receiver.requests()) {
+                if (r.answered() == 200) {
+                    r.events.stream().filter(e -> e.get("event_id").asLong() >= firstId).forEach(e -> arrival
+                            .computeIfAbsent(e.get("content_id").asText(), k -> new java.util.ArrayList<>())
+                            .add(e.get("event_id").asLong()));
+                }
+            }
+            assertThat(arrival).hasSize(7).allSatisfy((content, ids) -> assertThat(ids).isSorted());
             assertThat(TopicReader.readAll(config, Topics.HTTP_DLQ)).as("an outage fills no dead-letter topic")
                     .hasSize(deadLettersBefore);
             assertThat(registry.get("pipeline.http.breaker.transitions").tag("from", "closed").tag("to", "open")
