@@ -3,7 +3,6 @@ package dev.engagement.pipeline.cli;
 import dev.engagement.pipeline.Pipeline;
 import dev.engagement.pipeline.config.Component;
 import dev.engagement.pipeline.config.ConfigLoader;
-import dev.engagement.pipeline.config.Durations;
 import dev.engagement.pipeline.config.Logging;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.db.Schema;
@@ -58,23 +57,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (rate < 1 || rate > 1_000_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--rate must be between 1 and 1000000, but was " + rate);
-        }
-        if (content < 1 || content > 100_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--content must be between 1 and 100000, but was " + content);
-        }
-        if (invalidPercent < 0 || invalidPercent > 100) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--invalid-percent must be between 0 and 100");
-        }
-        Duration limit = null;
-        if (duration != null) {
-            try {
-                limit = Durations.parse(duration);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--duration " + e.getMessage());
-            }
-        }
+        Options.between(spec, "--rate", rate, 1, 1_000_000);
+        Options.between(spec, "--content", content, 1, 100_000);
+        Options.between(spec, "--invalid-percent", invalidPercent, 0, 100);
+        Duration limit = duration == null ? null : Options.duration(spec, "--duration", duration);
 
         Map<String, String> given = Cli.environment();
         PipelineConfig preliminary = Cli.config(given); // every settings problem, before anything starts

@@ -72,12 +72,8 @@ final class DlqCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!List.of("table", "json").contains(format)) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--format must be table or json, but was '" + format + "'");
-            }
-            if (limit < 1) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be at least 1, but was " + limit);
-            }
+            Options.oneOf(spec, "--format", format, "table", "json");
+            Options.between(spec, "--limit", limit, 1, 1_000_000);
             Optional<Instant> from = since(spec, since);
             PipelineConfig config = Cli.config();
             Predicate<DeadLetters.Entry> filter = e -> (reason == null || reason.equals(e.reason()))

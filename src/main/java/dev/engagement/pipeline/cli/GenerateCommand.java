@@ -1,6 +1,5 @@
 package dev.engagement.pipeline.cli;
 
-import dev.engagement.pipeline.config.Durations;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.generate.EventGenerator;
 import picocli.CommandLine;
@@ -44,27 +43,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (rate < 1 || rate > 1_000_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--rate must be between 1 and 1000000, but was " + rate);
+        Options.between(spec, "--rate", rate, 1, 1_000_000);
+        Options.between(spec, "--content", content, 1, 100_000);
+        Options.between(spec, "--invalid-percent", invalidPercent, 0, 100);
+        if (amount.count != null) {
+            Options.between(spec, "--count", amount.count, 1, Long.MAX_VALUE);
         }
-        if (content < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--content must be at least 1, but was " + content);
-        }
-        if (invalidPercent < 0 || invalidPercent > 100) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--invalid-percent must be between 0 and 100");
-        }
-        if (amount.count != null && amount.count < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--count must be at least 1, but was " + amount.count);
-        }
-        Duration duration = null;
-        if (amount.duration != null) {
-            try {
-                duration = Durations.parse(amount.duration);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--duration " + e.getMessage()
-                        + ", but was '" + amount.duration + "'");
-            }
-        }
+        Duration duration = amount.duration == null ? null : Options.duration(spec, "--duration", amount.duration);
         PipelineConfig config = Cli.config();
         long s = seed == null ? System.nanoTime() : seed;
         EventGenerator generator = new EventGenerator(config.postgres(), s);

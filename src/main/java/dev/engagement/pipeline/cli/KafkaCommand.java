@@ -24,9 +24,7 @@ final class KafkaCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (port < 1 || port > 65535) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--port must be between 1 and 65535, but was " + port);
-        }
+        Options.between(spec, "--port", port, 1, 65535);
         EmbeddedKafka kafka = EmbeddedKafka.start(dataDir, port);
         System.out.println("Kafka broker on " + kafka.bootstrapServers() + " (log in " + dataDir.toAbsolutePath()
                 + "); Ctrl-C to stop");

@@ -50,10 +50,7 @@ final class WarehouseCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!List.of("table", "csv", "json").contains(format)) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "--format must be one of table, csv, json, but was '" + format + "'");
-            }
+            Options.oneOf(spec, "--format", format, "table", "csv", "json");
             PipelineConfig config = Cli.config();
             if (config.warehouse().kind() != PipelineConfig.WarehouseKind.DUCKDB) {
                 throw new IllegalStateException("WAREHOUSE=" + config.warehouse().kind().name().toLowerCase(java.util.Locale.ROOT)
@@ -87,15 +84,7 @@ final class WarehouseCommand implements Runnable {
             if (response.statusCode() != 200) {
                 throw new IllegalStateException(body.path("error").asText(response.body()));
             }
-            List<String> columns = new ArrayList<>();
-            body.get("columns").forEach(c -> columns.add(c.asText()));
-            List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode row : body.get("rows")) {
-                List<Object> r = new ArrayList<>();
-                row.forEach(v -> r.add(v.isNull() ? null : v.isNumber() ? v.numberValue() : v.asText()));
-                rows.add(r);
-            }
-            return new Warehouse.QueryResult(columns, rows);
+            return Warehouse.QueryResult.fromJson(body);
         }
     }
 

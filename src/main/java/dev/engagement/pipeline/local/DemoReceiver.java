@@ -25,11 +25,7 @@ public final class DemoReceiver implements AutoCloseable {
     public DemoReceiver(String token) throws IOException {
         this.expectedAuth = "Bearer " + token;
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "demo-receiver");
-            t.setDaemon(true);
-            return t;
-        }));
+        server.setExecutor(Executors.newFixedThreadPool(2, dev.engagement.pipeline.Threads.daemon("demo-receiver")));
         server.createContext("/events", this::handle);
         server.start();
     }

@@ -39,11 +39,8 @@ public final class ApiServer implements AutoCloseable {
     private static final List<String> COUNTS = List.of("events", "play", "pause", "finish", "click", "engagement_ms");
 
     private final HttpServer server;
-    private final ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
-        Thread t = new Thread(r, "http-api");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor = Executors.newFixedThreadPool(4,
+            dev.engagement.pipeline.Threads.daemon("http-api"));
     private final HealthService health;
     private final PrometheusMeterRegistry registry;
     private final RedisQueries redis;

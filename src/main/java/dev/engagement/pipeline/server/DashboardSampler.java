@@ -25,11 +25,8 @@ public final class DashboardSampler implements AutoCloseable {
 
     private final MeterRegistry registry;
     private final LongSupplier globalEvents;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "dashboard-sampler");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            dev.engagement.pipeline.Threads.daemon("dashboard-sampler"));
     private final ArrayDeque<Sample> samples = new ArrayDeque<>();
     private Map<String, Double> previous;
     private long previousAt;

@@ -53,6 +53,7 @@ public final class SinkRunner implements Runnable, AutoCloseable {
     private final Counter duplicates;
     private final Counter failures;
     private final Counter fenced;
+    private final Counter abandoned;
     private final Counter malformed;
     private final Timer latency;
     private final AtomicLong lag = new AtomicLong();
@@ -78,6 +79,9 @@ public final class SinkRunner implements Runnable, AutoCloseable {
                 .description("Failed batch writes (retried)").register(registry);
         this.fenced = Counter.builder("pipeline.sink.fenced").tag("sink", sink.name())
                 .description("Batches refused because another instance took the partitions").register(registry);
+        this.abandoned = Counter.builder("pipeline.sink.abandoned").tag("sink", sink.name())
+                .description("Events of an unwritten batch dropped because their partitions moved to another "
+                        + "instance, which reads them again").register(registry);
         this.malformed = Counter.builder("pipeline.sink.malformed").tag("sink", sink.name())
                 .description("Records on engagement.enriched that are not enriched events, skipped").register(registry);
         this.latency = Latency.timer(registry, sink.name());
@@ -245,7 +249,9 @@ public final class SinkRunner implements Runnable, AutoCloseable {
 
         private void dropPending(Collection<TopicPartition> partitions) {
             if (pending != null) {
+                int before = pending.records.size();
                 pending = pending.without(partitions);
+                abandoned.increment(before - pending.records.size());
                 if (pending.nextOffsets.isEmpty()) {
                     pending = null;
                 }

@@ -60,11 +60,8 @@ public final class DebeziumSource implements ChangeSource {
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final SlotMonitor slotMonitor;
     private final AtomicLong slotLag = new AtomicLong(-1);
-    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "cdc-slot-monitor");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(
+            dev.engagement.pipeline.Threads.daemon("cdc-slot-monitor"));
     private volatile boolean closed;
     private volatile boolean fatal;
     private volatile RestartFilter restartFilter = RestartFilter.none();

@@ -207,16 +207,7 @@ public final class Scenario implements AutoCloseable {
             if (r.statusCode() != 200) {
                 throw new IllegalStateException("warehouse query: " + r.statusCode() + " " + r.body());
             }
-            JsonNode body = Json.MAPPER.readTree(r.body());
-            List<String> columns = new ArrayList<>();
-            body.get("columns").forEach(c -> columns.add(c.asText()));
-            List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode row : body.get("rows")) {
-                List<Object> values = new ArrayList<>();
-                row.forEach(v -> values.add(v.isNull() ? null : v.isNumber() ? v.numberValue() : v.asText()));
-                rows.add(values);
-            }
-            return new Warehouse.QueryResult(columns, rows);
+            return Warehouse.QueryResult.fromJson(Json.MAPPER.readTree(r.body()));
         };
     }
 

@@ -56,11 +56,8 @@ public final class HttpSink implements Runnable, AutoCloseable {
     private final PipelineConfig.ExternalApi config;
     private final KafkaConsumer<String, byte[]> consumer;
     private final KafkaProducer<String, byte[]> dlq;
-    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1, r -> {
-        Thread t = new Thread(r, "sink-http-timer");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1,
+            dev.engagement.pipeline.Threads.daemon("sink-http-timer"));
     private final ApiClient client;
     private final ApiBreaker breaker;
     private final Deliverer deliverer;

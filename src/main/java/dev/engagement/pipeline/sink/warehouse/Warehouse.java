@@ -20,6 +20,19 @@ public interface Warehouse extends TransactionalSink {
     QueryResult queryReadOnly(String sql) throws Exception;
 
     record QueryResult(List<String> columns, List<List<Object>> rows) {
+        /** The inverse of {@link #toJson()}: numbers come back as numbers, everything else as text. */
+        public static QueryResult fromJson(com.fasterxml.jackson.databind.JsonNode body) {
+            List<String> cols = new java.util.ArrayList<>();
+            body.get("columns").forEach(c -> cols.add(c.asText()));
+            List<List<Object>> out = new java.util.ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode row : body.get("rows")) {
+                List<Object> values = new java.util.ArrayList<>();
+                row.forEach(v -> values.add(v.isNull() ? null : v.isNumber() ? v.numberValue() : v.asText()));
+                out.add(values);
+            }
+            return new QueryResult(cols, out);
+        }
+
         /** {"columns": [...], "rows": [[...], ...]} with numbers as numbers. */
         public ObjectNode toJson() {
             ObjectNode out = Json.MAPPER.createObjectNode();
