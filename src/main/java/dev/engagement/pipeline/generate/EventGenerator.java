@@ -32,7 +32,7 @@ public final class EventGenerator {
     private static final String[] FORMS = {"Introduction to %s", "%s in Practice", "Deep Dive: %s", "%s, Explained",
             "The State of %s", "%s Pitfalls", "Scaling %s", "%s for Beginners"};
     private static final String[] DEVICES = {"mobile", "mobile", "mobile", "desktop", "desktop", "tablet", "tv"};
-    private static final Duration TICK = Duration.ofMillis(100);
+    private Duration tick = Duration.ofMillis(100);
 
     private final PipelineConfig.Postgres pg;
     private final Random random;
@@ -182,9 +182,39 @@ public final class EventGenerator {
         return (int) Math.min(catalogue.size() - 1, Math.floor(Math.pow(u, 3) * catalogue.size()));
     }
 
-    private static void sleepUntilNextTick() {
+    /** How often rows are written at a steady rate (default 100 ms): shorter is smoother, longer is cheaper. */
+    public EventGenerator tick(Duration every) {
+        this.tick = every;
+        return this;
+    }
+
+    /** Inserts {@code count} events as fast as PostgreSQL takes them, {@code perCopy} rows per COPY. */
+    public void bulk(long count, int perCopy, LongConsumer progress) throws SQLException, IOException {
+        if (catalogue.isEmpty()) {
+            ensureContent(1);
+        }
+        try (Connection c = Database.connect(pg)) {
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            StringBuilder rows = new StringBuilder(perCopy * 200);
+            long written = 0;
+            while (written < count && !Thread.currentThread().isInterrupted()) {
+                int n = (int) Math.min(perCopy, count - written);
+                rows.setLength(0);
+                Instant now = Instant.now();
+                for (int i = 0; i < n; i++) {
+                    row(rows, now, 0);
+                }
+                copy.copyIn("COPY engagement_events (content_id, user_id, event_type, event_ts, duration_ms, "
+                        + "device, raw_payload) FROM STDIN", new StringReader(rows.toString()));
+                written += n;
+                progress.accept(written);
+            }
+        }
+    }
+
+    private void sleepUntilNextTick() {
         try {
-            Thread.sleep(TICK.toMillis());
+            Thread.sleep(tick.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

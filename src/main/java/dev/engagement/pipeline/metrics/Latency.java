@@ -7,8 +7,11 @@ import java.time.Duration;
 
 /** The commit-to-stage latency timer, one per stage, with the same buckets everywhere. */
 public final class Latency {
-    private static final Duration[] SLOS = {ms(10), ms(25), ms(50), ms(100), ms(200), ms(300), ms(500), ms(1000),
-            ms(2000), ms(5000), ms(10_000), ms(30_000), ms(120_000)};
+    /** Fine where the targets are (tens to hundreds of ms), coarse beyond. */
+    public static final long[] BUCKETS_MS = {5, 10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 175, 200, 250, 300, 400, 500,
+            750, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000, 120_000};
+    private static final Duration[] SLOS = java.util.Arrays.stream(BUCKETS_MS).mapToObj(Duration::ofMillis)
+            .toArray(Duration[]::new);
 
     private Latency() {
     }
@@ -22,9 +25,5 @@ public final class Latency {
                 .distributionStatisticExpiry(Duration.ofSeconds(30))
                 .distributionStatisticBufferLength(3)
                 .register(registry);
-    }
-
-    private static Duration ms(long n) {
-        return Duration.ofMillis(n);
     }
 }

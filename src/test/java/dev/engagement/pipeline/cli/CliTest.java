@@ -19,7 +19,7 @@ class CliTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "demo", "run", "db", "db init", "generate", "warehouse", "warehouse query", "kafka", "test", "dlq",
-            "dlq list", "dlq replay"})
+            "dlq list", "dlq replay", "backfill", "bench"})
     void everyCommandHasHelp(String command) {
         String[] args = (command.isEmpty() ? "--help" : command + " --help").split(" ");
         assertThat(run(args)).isZero();
