@@ -89,7 +89,6 @@ public final class CdcCodec {
         String eventTs = null;
         Long durationMs = null;
         String device = null;
-        String rawPayload = null;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
             JsonToken t = p.nextToken();
@@ -101,11 +100,11 @@ public final class CdcCodec {
                 case "event_ts" -> eventTs = nullableText(p, t, "event_ts");
                 case "duration_ms" -> durationMs = nullableLong(p, t, "duration_ms");
                 case "device" -> device = nullableText(p, t, "device");
-                case "raw_payload" -> rawPayload = rawJson(p, t);
+                case "raw_payload" -> p.skipChildren(); // never needed to enrich; invalid rows keep the bytes
                 default -> p.skipChildren();
             }
         }
-        return new EngagementRow(id, contentId, userId, eventType, eventTs, durationMs, device, rawPayload);
+        return new EngagementRow(id, contentId, userId, eventType, eventTs, durationMs, device);
     }
 
     /** Reads a content row object; the parser stands on its START_OBJECT. */
@@ -137,18 +136,6 @@ public final class CdcCodec {
             }
         }
         return new ContentRow(id, slug, title, type, length, publishTs);
-    }
-
-    /** raw_payload arrives as JSON text in a string (Debezium's io.debezium.data.Json); keep it as text. */
-    private static String rawJson(JsonParser p, JsonToken t) throws IOException {
-        if (t == JsonToken.VALUE_NULL) {
-            return null;
-        }
-        if (t == JsonToken.VALUE_STRING) {
-            return p.getText();
-        }
-        // an embedded object or array: keep its JSON text
-        return Json.MAPPER.readTree(p).toString();
     }
 
     private static void expect(JsonToken actual, JsonToken expected, String what) throws MalformedRecordException {

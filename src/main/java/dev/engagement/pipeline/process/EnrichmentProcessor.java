@@ -117,7 +117,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         }
         Validation.Valid valid = (Validation.Valid) validation;
         String contentId = valid.row().contentId();
-        ContentRow content = pendingCounts.containsKey(contentId) ? null : contents.get(contentId);
+        ContentRow content = pendingTotal > 0 && pendingCounts.containsKey(contentId) ? null : contents.get(contentId);
         if (content == DELETED_ROW) {
             invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.UNKNOWN_CONTENT,
                     "content " + contentId + " was deleted");

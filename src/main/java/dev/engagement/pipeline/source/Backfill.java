@@ -94,7 +94,13 @@ public final class Backfill {
                             g.writeStringField("event_ts", rs.getString(5));
                             nullableInt(g, "duration_ms", rs, 6);
                             g.writeStringField("device", rs.getString(7));
-                            g.writeStringField("raw_payload", rs.getString(8));
+                            String raw = rs.getString(8);
+                            g.writeFieldName("raw_payload");
+                            if (raw == null) {
+                                g.writeNull();
+                            } else {
+                                g.writeRawValue(raw); // jsonb text is valid JSON: embedded as the source does
+                            }
                         });
                         producer.send(new ProducerRecord<>(Topics.CDC_EVENTS, null, now, contentId, value), failure(failed));
                         if (++events % FETCH == 0) {

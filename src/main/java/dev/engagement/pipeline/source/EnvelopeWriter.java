@@ -18,34 +18,45 @@ import java.util.Map;
  */
 final class EnvelopeWriter {
     private static final List<String> SOURCE_FIELDS = List.of("lsn", "txId", "ts_ms", "snapshot", "table");
+    /** Debezium's logical type for json/jsonb columns: valid JSON text, embedded as JSON, not as a string. */
+    private static final String JSON_TYPE = "io.debezium.data.Json";
+    /** The fields of each envelope schema, looked up once per schema rather than by name per record. */
+    private static final Map<Schema, Layout> LAYOUTS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private EnvelopeWriter() {
     }
 
+    private record Layout(Field op, Field tsMs, Field source, List<Field> sourceFields, Field before, Field after) {
+        static Layout of(Schema envelope) {
+            Schema src = envelope.field("source").schema();
+            List<Field> sf = SOURCE_FIELDS.stream().map(src::field).filter(java.util.Objects::nonNull).toList();
+            return new Layout(envelope.field("op"), envelope.field("ts_ms"), envelope.field("source"), sf,
+                    envelope.field("before"), envelope.field("after"));
+        }
+    }
+
     static byte[] write(Struct envelope) {
+        Layout l = LAYOUTS.computeIfAbsent(envelope.schema(), Layout::of);
         return Json.write(g -> {
             g.writeStartObject();
-            g.writeStringField("op", envelope.getString("op"));
-            Long ts = envelope.getInt64("ts_ms");
+            g.writeStringField("op", (String) envelope.get(l.op()));
+            Object ts = l.tsMs() == null ? null : envelope.get(l.tsMs());
             if (ts != null) {
-                g.writeNumberField("ts_ms", ts);
+                g.writeNumberField("ts_ms", (Long) ts);
             }
-            Struct source = envelope.getStruct("source");
+            Struct source = (Struct) envelope.get(l.source());
             if (source != null) {
                 g.writeObjectFieldStart("source");
-                for (String name : SOURCE_FIELDS) {
-                    Field f = source.schema().field(name);
-                    if (f != null) {
-                        g.writeFieldName(name);
-                        value(g, f.schema(), source.get(f));
-                    }
+                for (Field f : l.sourceFields()) {
+                    g.writeFieldName(f.name());
+                    value(g, f.schema(), source.get(f));
                 }
                 g.writeEndObject();
             }
             g.writeFieldName("before");
-            value(g, envelope.schema().field("before").schema(), envelope.get("before"));
+            value(g, l.before().schema(), envelope.get(l.before()));
             g.writeFieldName("after");
-            value(g, envelope.schema().field("after").schema(), envelope.get("after"));
+            value(g, l.after().schema(), envelope.get(l.after()));
             g.writeEndObject();
         });
     }
@@ -61,7 +72,13 @@ final class EnvelopeWriter {
             case FLOAT32 -> g.writeNumber(((Number) value).floatValue());
             case FLOAT64 -> g.writeNumber(((Number) value).doubleValue());
             case BOOLEAN -> g.writeBoolean((Boolean) value);
-            case STRING -> g.writeString((String) value);
+            case STRING -> {
+                if (JSON_TYPE.equals(schema.name())) {
+                    g.writeRawValue((String) value);
+                } else {
+                    g.writeString((String) value);
+                }
+            }
             case BYTES -> g.writeBinary(value instanceof ByteBuffer b ? toArray(b) : (byte[]) value);
             case STRUCT -> {
                 Struct s = (Struct) value;

@@ -86,6 +86,7 @@ class PipelineEndToEndIT {
         Oracle oracle = new Oracle(config);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (Pipeline pipeline = Pipeline.start(config, Component.all(), registry)) {
+            awaitExact(oracle, pipeline); // the rows that existed before the start, through the snapshot
             try (Sql sql = new Sql(config.postgres())) {
                 UUID late = sql.content("Added while running", "video", 600);
                 insertMix(sql, List.of(video, newsletter, podcast, late), 40);

@@ -18,7 +18,7 @@ class CodecTest {
         assertThat(e.op()).isEqualTo(ChangeOp.CREATE);
         assertThat(e.sourceTsMs()).isEqualTo(1_723_300_220_000L);
         assertThat(e.after()).isEqualTo(new EngagementRow(42L, "c-1", "7f1b9a54-2f6e-4c1e-9d7b-0c1f3a2b4c5d", "pause",
-                "2025-08-10T14:30:20Z", 900_000L, "mobile", "{\"source\":\"test\"}"));
+                "2025-08-10T14:30:20Z", 900_000L, "mobile"));
     }
 
     @Test
