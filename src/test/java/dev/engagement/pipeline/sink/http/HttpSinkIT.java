@@ -157,7 +157,8 @@ class HttpSinkIT {
                     registry.get("pipeline.http.dlq.size").gauge().value()).isEqualTo(refused.size()));
         }
 
-        try (PipelineProcess list = PipelineProcess.start(env, dir, "dlq", "list", "--reason", "rejected")) {
+        try (PipelineProcess list = PipelineProcess.start(env, dir, "dlq", "list", "--reason", "rejected",
+                "--since", "1h")) {
             assertThat(list.waitFor(60)).isZero();
             assertThat(list.output()).contains("(" + refused.size() + " dead letters)").contains("422");
             refused.forEach(id -> assertThat(list.output()).contains(" " + id + " "));
@@ -167,6 +168,11 @@ class HttpSinkIT {
         try (PipelineProcess dry = PipelineProcess.start(env, dir, "dlq", "replay", "--dry-run")) {
             assertThat(dry.waitFor(60)).isZero();
             assertThat(dry.output()).contains("would replay " + refused.size() + " events");
+        }
+        String later = Instant.now().plusSeconds(3600).toString();
+        try (PipelineProcess none = PipelineProcess.start(env, dir, "dlq", "replay", "--dry-run", "--since", later)) {
+            assertThat(none.waitFor(60)).isZero();
+            assertThat(none.output()).as("nothing dead-lettered after --since").contains("would replay 0 events");
         }
         assertThat(receiver.requests()).as("a dry run sends nothing").hasSize((int) before);
         try (PipelineProcess replay = PipelineProcess.start(env, dir, "dlq", "replay")) {
