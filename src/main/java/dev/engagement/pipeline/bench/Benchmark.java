@@ -11,9 +11,9 @@ import dev.engagement.pipeline.local.DemoReceiver;
 import dev.engagement.pipeline.local.EmbeddedKafka;
 import dev.engagement.pipeline.local.LocalStack;
 import dev.engagement.pipeline.local.Ports;
+import dev.engagement.pipeline.metrics.Meters;
 import dev.engagement.pipeline.source.Backfill;
 import io.lettuce.core.RedisClient;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -251,7 +251,7 @@ public final class Benchmark {
     }
 
     private static long count(MeterRegistry registry, String name, String tag, String value) {
-        return (long) registry.find(name).tag(tag, value).counters().stream().mapToDouble(Counter::count).sum();
+        return (long) Meters.count(registry, name, tag, value);
     }
 
     private static Map<String, Long> snapshot(Map<String, LongSupplier> stages) {

@@ -9,8 +9,8 @@ import dev.engagement.pipeline.db.Schema;
 import dev.engagement.pipeline.generate.EventGenerator;
 import dev.engagement.pipeline.local.DemoReceiver;
 import dev.engagement.pipeline.local.LocalStack;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Timer;
+import dev.engagement.pipeline.metrics.Latency;
+import dev.engagement.pipeline.metrics.Meters;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
@@ -122,13 +122,9 @@ final class DemoCommand implements Callable<Integer> {
             long deadline = limit == null ? Long.MAX_VALUE : System.nanoTime() + limit.toNanos();
             long previous = 0;
             while (!stop.await(5, TimeUnit.SECONDS)) {
-                long inRedis = (long) registry.find("pipeline.sink.events").tag("sink", "redis").counters().stream()
-                        .mapToDouble(Counter::count).sum();
-                Timer latency = registry.find("pipeline.end.to.end.latency").tag("stage", "redis").timer();
-                double p99 = latency == null ? Double.NaN : latency.takeSnapshot().percentileValues().length > 1
-                        ? latency.takeSnapshot().percentileValues()[1].value(TimeUnit.MILLISECONDS) : Double.NaN;
-                long invalid = (long) registry.find("pipeline.processor.records").tag("outcome", "invalid").counters()
-                        .stream().mapToDouble(Counter::count).sum();
+                long inRedis = (long) Meters.count(registry, "pipeline.sink.events", "sink", "redis");
+                double p99 = Latency.percentileMs(registry, "redis", 0.99);
+                long invalid = (long) Meters.count(registry, "pipeline.processor.records", "outcome", "invalid");
                 System.out.printf("[%s] generated %,d | in Redis %,d (%,d/s) | p99 commit->Redis %s | invalid %,d | API received %,d%n",
                         LocalTime.now().format(CLOCK), generated.get(), inRedis, (inRedis - previous) / 5,
                         Double.isNaN(p99) ? "-" : String.format("%.0f ms", p99), invalid,

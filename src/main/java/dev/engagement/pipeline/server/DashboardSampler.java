@@ -1,9 +1,8 @@
 package dev.engagement.pipeline.server;
 
-import io.micrometer.core.instrument.Counter;
+import dev.engagement.pipeline.metrics.Latency;
+import dev.engagement.pipeline.metrics.Meters;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -84,25 +83,12 @@ public final class DashboardSampler implements AutoCloseable {
     }
 
     private double sum(String name, String tag, String value) {
-        var search = registry.find(name);
-        if (tag != null) {
-            search = search.tag(tag, value);
-        }
-        return search.counters().stream().mapToDouble(Counter::count).sum();
+        return Meters.count(registry, name, tag, value);
     }
 
     /** The latency percentile of a sink in milliseconds over the timer's recent window, or NaN. */
     public double percentileMs(String sink, double percentile) {
-        Timer timer = registry.find("pipeline.end.to.end.latency").tag("stage", sink).timer();
-        if (timer == null || timer.count() == 0) {
-            return Double.NaN;
-        }
-        for (ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
-            if (Math.abs(v.percentile() - percentile) < 1e-9) {
-                return v.value(TimeUnit.MILLISECONDS);
-            }
-        }
-        return Double.NaN;
+        return Latency.percentileMs(registry, sink, percentile);
     }
 
     public List<Sample> samples() {
