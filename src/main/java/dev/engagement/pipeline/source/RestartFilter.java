@@ -9,7 +9,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.data.Struct;
 import org.slf4j.Logger;
@@ -65,9 +64,7 @@ final class RestartFilter {
 
     /** Reads the stored capture position and the CDC records written since. */
     static RestartFilter load(PipelineConfig config, String engineName) {
-        Map<String, Object> props = KafkaClients.consumer(config, "unused", "cdc-restart-filter");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        Map<String, Object> props = KafkaClients.reader(config, "cdc-restart-filter");
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
             Long stored = storedCommitTimeMs(consumer, engineName);
@@ -75,7 +72,7 @@ final class RestartFilter {
             Set<String> changes = new HashSet<>();
             long newest = Long.MIN_VALUE;
             for (String topic : List.of(Topics.CDC_CONTENT, Topics.CDC_EVENTS)) {
-                List<TopicPartition> parts = partitions(consumer, topic);
+                List<TopicPartition> parts = KafkaClients.partitions(consumer, topic);
                 Map<TopicPartition, Long> query = new HashMap<>();
                 parts.forEach(tp -> query.put(tp, storedTsMs - MARGIN_MS));
                 Map<TopicPartition, OffsetAndTimestamp> from = consumer.offsetsForTimes(query);
@@ -90,7 +87,7 @@ final class RestartFilter {
                     }
                 }
                 consumer.assign(reading);
-                while (reading.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                while (KafkaClients.behind(consumer, reading, end)) {
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                         String change = identity(topic, r.value());
                         if (change != null) {
@@ -155,7 +152,7 @@ final class RestartFilter {
 
     /** The commit time of the last change Debezium stored as processed, from its offsets topic. */
     private static Long storedCommitTimeMs(KafkaConsumer<String, byte[]> consumer, String engineName) {
-        List<TopicPartition> parts = partitions(consumer, Topics.SOURCE_OFFSETS);
+        List<TopicPartition> parts = KafkaClients.partitions(consumer, Topics.SOURCE_OFFSETS);
         if (parts.isEmpty()) {
             return null;
         }
@@ -163,7 +160,7 @@ final class RestartFilter {
         consumer.seekToBeginning(parts);
         Map<TopicPartition, Long> end = consumer.endOffsets(parts);
         Long tsMs = null;
-        while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        while (KafkaClients.behind(consumer, parts, end)) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                 if (r.key() == null || !r.key().contains("\"" + engineName + "\"") || r.value() == null) {
                     continue;
@@ -179,14 +176,5 @@ final class RestartFilter {
             }
         }
         return tsMs;
-    }
-
-    private static List<TopicPartition> partitions(KafkaConsumer<String, byte[]> consumer, String topic) {
-        List<TopicPartition> out = new ArrayList<>();
-        Map<String, List<PartitionInfo>> topics = consumer.listTopics(Duration.ofSeconds(30));
-        for (PartitionInfo p : topics.getOrDefault(topic, List.of())) {
-            out.add(new TopicPartition(topic, p.partition()));
-        }
-        return out;
     }
 }

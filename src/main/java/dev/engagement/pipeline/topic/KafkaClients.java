@@ -3,17 +3,28 @@ package dev.engagement.pipeline.topic;
 import dev.engagement.pipeline.config.PipelineConfig;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
-/** Client settings shared by every stage: tuned once here, not per call site. */
+/**
+ * Client settings shared by every stage: tuned once here, not per call site. And the few steps of
+ * reading a topic outside any consumer group (restart filter, dead-letter tools).
+ */
 public final class KafkaClients {
     private KafkaClients() {
     }
@@ -65,5 +76,29 @@ public final class KafkaClients {
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, 30_000);
         return p;
+    }
+
+    /** A read_committed consumer outside any group: it reads what it is assigned, from where it seeks. */
+    public static Map<String, Object> reader(PipelineConfig config, String clientId) {
+        Map<String, Object> p = consumer(config, clientId, clientId);
+        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        return p;
+    }
+
+    /** A topic's partitions in order; none if the topic does not exist (asking does not create it). */
+    public static List<TopicPartition> partitions(Consumer<?, ?> consumer, String topic) {
+        List<TopicPartition> out = new ArrayList<>();
+        for (PartitionInfo p : consumer.listTopics(Duration.ofSeconds(30)).getOrDefault(topic, List.of())) {
+            out.add(new TopicPartition(topic, p.partition()));
+        }
+        out.sort(Comparator.comparingInt(TopicPartition::partition));
+        return out;
+    }
+
+    /** Whether any of {@code partitions} is still short of its {@code end} offset. */
+    public static boolean behind(Consumer<?, ?> consumer, Collection<TopicPartition> partitions,
+                                 Map<TopicPartition, Long> end) {
+        return partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp));
     }
 }

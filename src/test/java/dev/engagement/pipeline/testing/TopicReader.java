@@ -2,10 +2,8 @@ package dev.engagement.pipeline.testing;
 
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.topic.KafkaClients;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 
 import java.time.Duration;
@@ -19,20 +17,14 @@ public final class TopicReader {
     }
 
     public static List<ConsumerRecord<String, byte[]>> readAll(PipelineConfig config, String topic) {
-        Map<String, Object> props = KafkaClients.consumer(config, "test-reader-" + System.nanoTime(), "test-reader");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(10))) {
-                parts.add(new TopicPartition(topic, p.partition()));
-            }
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.reader(config, "test-reader"))) {
+            List<TopicPartition> parts = KafkaClients.partitions(consumer, topic);
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts);
             List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+            while (KafkaClients.behind(consumer, parts, end)) {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError("could not read " + topic + " to its end");
                 }

@@ -10,7 +10,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 
 import java.time.Clock;
@@ -46,11 +45,11 @@ public final class DeadLetters {
     public List<Entry> list(Optional<Instant> since, Predicate<Entry> filter, int limit) {
         List<Entry> out = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = reader(null)) {
-            List<TopicPartition> parts = partitions(consumer);
+            List<TopicPartition> parts = KafkaClients.partitions(consumer, Topics.HTTP_DLQ);
             consumer.assign(parts);
             seek(consumer, parts, since, false);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && out.size() < limit) {
+            while (KafkaClients.behind(consumer, parts, end) && out.size() < limit) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                     Entry e = entry(r);
                     if (filter.test(e) && out.size() < limit) {
@@ -85,7 +84,7 @@ public final class DeadLetters {
         long refused = 0;
         long batches = 0;
         try (KafkaConsumer<String, byte[]> consumer = reader(REPLAY_GROUP)) {
-            List<TopicPartition> parts = partitions(consumer);
+            List<TopicPartition> parts = KafkaClients.partitions(consumer, Topics.HTTP_DLQ);
             consumer.assign(parts);
             seek(consumer, parts, since, true);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts);
@@ -141,21 +140,11 @@ public final class DeadLetters {
     }
 
     private KafkaConsumer<String, byte[]> reader(String group) {
-        Map<String, Object> props = KafkaClients.consumer(config, group == null ? "unused" : group, "dlq-reader");
-        if (group == null) {
-            props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        Map<String, Object> props = KafkaClients.reader(config, "dlq-reader");
+        if (group != null) {
+            props.put(ConsumerConfig.GROUP_ID_CONFIG, group); // to keep the replay's position
         }
-        props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         return new KafkaConsumer<>(props);
-    }
-
-    private static List<TopicPartition> partitions(KafkaConsumer<String, byte[]> consumer) {
-        List<TopicPartition> parts = new ArrayList<>();
-        for (PartitionInfo p : consumer.partitionsFor(Topics.HTTP_DLQ, Duration.ofSeconds(30))) {
-            parts.add(new TopicPartition(Topics.HTTP_DLQ, p.partition()));
-        }
-        parts.sort(Comparator.comparingInt(TopicPartition::partition));
-        return parts;
     }
 
     private static void seek(KafkaConsumer<String, byte[]> consumer, List<TopicPartition> parts, Optional<Instant> since,
