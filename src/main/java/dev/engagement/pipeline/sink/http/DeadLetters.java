@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 
 /** Reading and replaying {@code sink.http.dlq}: what the external API refused, and sending it again. */
@@ -76,9 +75,8 @@ public final class DeadLetters {
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
         ApiClient client = new ApiClient(config.externalApi());
         ApiBreaker breaker = new ApiBreaker(config.externalApi(), Clock.systemUTC(), registry);
-        Deliverer deliverer = new Deliverer(client, breaker, new RetryPolicy(config.externalApi().maxAttempts(),
-                config.externalApi().maxRetryTime(), ThreadLocalRandom.current()), timer, Clock.systemUTC(),
-                new HttpMetrics(registry));
+        Deliverer deliverer = new Deliverer(client, breaker, RetryPolicy.of(config.externalApi()), timer,
+                Clock.systemUTC(), new HttpMetrics(registry));
         long sent = 0;
         long delivered = 0;
         long refused = 0;
@@ -123,20 +121,12 @@ public final class DeadLetters {
     private static Settlement settle(Deliverer deliverer, ApiBreaker breaker, Batch batch) throws Exception {
         Settlement total = new Settlement(List.of(), List.of(), Optional.of(batch));
         while (total.held().isPresent()) {
-            Settlement next = deliverer.deliver(total.held().get()).get();
-            total = new Settlement(concat(total.delivered(), next.delivered()), concat(total.deadLetters(),
-                    next.deadLetters()), next.held());
+            total = total.then(deliverer.deliver(total.held().get()).get());
             if (total.held().isPresent()) {
                 Thread.sleep(breaker.open() ? 500 : 50);
             }
         }
         return total;
-    }
-
-    private static <T> List<T> concat(List<T> a, List<T> b) {
-        List<T> out = new ArrayList<>(a);
-        out.addAll(b);
-        return out;
     }
 
     private KafkaConsumer<String, byte[]> reader(String group) {

@@ -35,7 +35,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -91,12 +90,11 @@ public final class HttpSink implements Runnable, AutoCloseable {
         this.metrics = new HttpMetrics(registry);
         this.client = new ApiClient(config.externalApi());
         this.breaker = new ApiBreaker(config.externalApi(), clock, registry);
-        RetryPolicy policy = new RetryPolicy(this.config.maxAttempts(), this.config.maxRetryTime(), ThreadLocalRandom.current());
         Api tracked = (body, key) -> client.post(body, key).thenApply(o -> {
             lastFailure = o.delivered() || !o.retriable() ? null : o;
             return o;
         });
-        this.deliverer = new Deliverer(tracked, breaker, policy, timer, clock, metrics);
+        this.deliverer = new Deliverer(tracked, breaker, RetryPolicy.of(this.config), timer, clock, metrics);
         Gauge.builder("pipeline.consumer.lag", waiting, AtomicLong::doubleValue).tag("group", GROUP)
                 .description("Records on engagement.enriched not yet applied by a sink").register(registry);
         this.admin = org.apache.kafka.clients.admin.Admin.create(KafkaClients.admin(config));

@@ -1,6 +1,9 @@
 package dev.engagement.pipeline.sink.http;
 
+import dev.engagement.pipeline.config.PipelineConfig;
+
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 
 /**
@@ -20,6 +23,11 @@ public final class RetryPolicy {
         this.maxAttempts = maxAttempts;
         this.maxRetryTime = maxRetryTime;
         this.random = random;
+    }
+
+    /** The policy the settings ask for, with fresh jitter. */
+    static RetryPolicy of(PipelineConfig.ExternalApi config) {
+        return new RetryPolicy(config.maxAttempts(), config.maxRetryTime(), ThreadLocalRandom.current());
     }
 
     public sealed interface Decision {

@@ -53,8 +53,4 @@ record Settlement(List<ConsumerRecord<String, byte[]>> delivered, List<DeadLette
         tail.addAll(rest.records);
         return new Settlement(delivered, deadLetters, Optional.of(new Batch(rest.partition, tail)));
     }
-
-    int settledCount() {
-        return delivered.size() + deadLetters.size();
-    }
 }
