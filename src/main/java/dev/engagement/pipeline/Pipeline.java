@@ -195,13 +195,8 @@ public final class Pipeline implements AutoCloseable {
         }, source != null));
         checks.add(check("redis", () -> {
             redisQueries.ping();
-            if (redisSink != null && redisSink.status().startsWith("failed")) {
-                return new ServiceCheck.Result("disconnected", redisSink.status(), true);
-            }
-            if (redisSink != null && !"connected".equals(redisSink.status())) {
-                return new ServiceCheck.Result("degraded", redisSink.status(), false);
-            }
-            return ServiceCheck.Result.connected(config.redis().display());
+            return redisSink == null ? ServiceCheck.Result.connected(config.redis().display())
+                    : sinkResult(redisSink.status(), config.redis().display());
         }, false));
         checks.add(sinkCheck("warehouse", warehouseSink == null ? null : warehouseSink::status,
                 config.warehouse().kind().name().toLowerCase(java.util.Locale.ROOT)));
@@ -219,16 +214,18 @@ public final class Pipeline implements AutoCloseable {
 
             @Override
             public Result check() {
-                if (status == null) {
-                    return Result.notUsed("not running in this process");
-                }
-                String s = status.get();
-                if (s.startsWith("failed")) {
-                    return new Result("disconnected", s, true);
-                }
-                return "connected".equals(s) ? Result.connected(where) : new Result("degraded", s, false);
+                return status == null ? Result.notUsed("not running in this process") : sinkResult(status.get(), where);
             }
         };
+    }
+
+    /** A sink's own status as a check: a sink that stopped for good is down, one that retries is degraded. */
+    private static ServiceCheck.Result sinkResult(String status, String where) {
+        if (status.startsWith("failed")) {
+            return new ServiceCheck.Result("disconnected", status, true);
+        }
+        return "connected".equals(status) ? ServiceCheck.Result.connected(where)
+                : new ServiceCheck.Result("degraded", status, false);
     }
 
     private interface Probe {

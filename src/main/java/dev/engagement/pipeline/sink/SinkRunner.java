@@ -3,7 +3,6 @@ package dev.engagement.pipeline.sink;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.fault.FaultPoints;
 import dev.engagement.pipeline.model.EnrichedEvent;
-import dev.engagement.pipeline.model.MalformedRecordException;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -39,7 +38,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class SinkRunner implements Runnable, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SinkRunner.class);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
     private final PipelineConfig config;
     private final TransactionalSink sink;
@@ -182,7 +180,7 @@ public final class SinkRunner implements Runnable, AutoCloseable {
             retryAtNanos = System.nanoTime() + backoff.toNanos();
             LOG.warn("{} sink: write of {} events failed ({}); retrying in {} ms, {} events waiting",
                     sink.name(), batch.records.size(), e.getMessage(), backoff.toMillis(), batch.records.size());
-            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            backoff = Backoff.next(backoff);
         }
     }
 
@@ -192,13 +190,9 @@ public final class SinkRunner implements Runnable, AutoCloseable {
         for (ConsumerRecord<String, byte[]> r : records) {
             TopicPartition tp = new TopicPartition(r.topic(), r.partition());
             next.put(tp, r.offset() + 1);
-            try {
-                out.add(new SinkRecord(tp, r.offset(), r.timestamp(), EnrichedEvent.parse(r.value())));
-            } catch (MalformedRecordException e) {
-                malformed.increment();
-                LOG.warn("{} sink: skipping a record that is not an enriched event at {}-{}@{} (the processor "
-                        + "dead-letters it to engagement.invalid): {}", sink.name(),
-                        r.topic(), r.partition(), r.offset(), e.getMessage());
+            EnrichedEvent event = EnrichedRecords.parseOrSkip(r, sink.name(), malformed);
+            if (event != null) {
+                out.add(new SinkRecord(tp, r.offset(), r.timestamp(), event));
             }
         }
         return new Batch(out, next);
@@ -290,7 +284,7 @@ public final class SinkRunner implements Runnable, AutoCloseable {
                     LOG.warn("{} sink: cannot claim partitions yet ({}); retrying in {} ms", sink.name(),
                             e.getMessage(), wait.toMillis());
                     sleep(wait);
-                    wait = wait.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : wait.multipliedBy(2);
+                    wait = Backoff.next(wait);
                 }
             }
         }

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -19,7 +20,7 @@ final class TopicIds {
 
     /** Waits until the topic exists and returns its id (or null once {@code stop} says so). */
     static String await(PipelineConfig config, String topic, BooleanSupplier stop) {
-        long wait = 100;
+        Duration wait = Duration.ofMillis(100);
         try (Admin admin = Admin.create(KafkaClients.admin(config))) {
             while (!stop.getAsBoolean()) {
                 try {
@@ -28,12 +29,12 @@ final class TopicIds {
                 } catch (Exception e) {
                     LOG.warn("waiting for topic {}: {}", topic, e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
                     try {
-                        Thread.sleep(wait);
+                        Thread.sleep(wait.toMillis());
                     } catch (InterruptedException ie) {
                         Thread.currentThread().interrupt();
                         return null;
                     }
-                    wait = Math.min(5000, wait * 2);
+                    wait = Backoff.next(wait);
                 }
             }
         }

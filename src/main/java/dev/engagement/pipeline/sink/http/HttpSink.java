@@ -2,8 +2,7 @@ package dev.engagement.pipeline.sink.http;
 
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.fault.FaultPoints;
-import dev.engagement.pipeline.model.EnrichedEvent;
-import dev.engagement.pipeline.model.MalformedRecordException;
+import dev.engagement.pipeline.sink.EnrichedRecords;
 import dev.engagement.pipeline.topic.Headers;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
@@ -186,12 +185,7 @@ public final class HttpSink implements Runnable, AutoCloseable {
         if (lane == null) {
             return;
         }
-        try {
-            EnrichedEvent.parse(r.value());
-        } catch (MalformedRecordException e) {
-            metrics.malformed.increment();
-            LOG.warn("http sink: skipping a record that is not an enriched event at {}-{}@{} (the processor "
-                    + "dead-letters it to engagement.invalid): {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+        if (EnrichedRecords.parseOrSkip(r, "http", metrics.malformed) == null) {
             if (lane.idle()) {
                 lane.committed = r.offset() + 1;
                 lane.dirty = true;
