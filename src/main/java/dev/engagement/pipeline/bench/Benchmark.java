@@ -42,6 +42,7 @@ import java.util.function.LongSupplier;
  * has them all), commit-to-sink latency at a fixed rate, and a backfill through fresh sinks.
  */
 public final class Benchmark {
+    private static final String TOKEN = "bench-token";
     private static final List<String> STAGES = List.of("source", "processor", "redis", "warehouse", "http");
 
     public record Settings(long events, int rate, Duration warmup, Duration latencyFor, Path dir) {
@@ -65,14 +66,9 @@ public final class Benchmark {
         heapSampler.setDaemon(true);
         heapSampler.start();
         try (LocalStack stack = LocalStack.up(Map.of(), runDir.resolve("local"));
-             DemoReceiver api = new DemoReceiver("bench-token")) {
-            Map<String, String> env = new HashMap<>(stack.overrides());
-            env.put("EXTERNAL_API_URL", api.url());
-            env.put("EXTERNAL_API_TOKEN", "bench-token");
-            env.put("DATA_DIR", runDir.resolve("data").toString());
-            env.put("DUCKDB_PATH", runDir.resolve("data/warehouse.duckdb").toString());
+             DemoReceiver api = new DemoReceiver(TOKEN)) {
+            Map<String, String> env = settings(stack.overrides(), api, runDir.resolve("data"), "bench");
             env.put("HTTP_PORT", Integer.toString(Ports.free()));
-            env.put("INSTANCE_ID", "bench");
             PipelineConfig config = ConfigLoader.load(env);
             Schema.init(config.postgres());
             EventGenerator generator = new EventGenerator(config.postgres(), 42);
@@ -206,14 +202,9 @@ public final class Benchmark {
             redis.shutdown();
         }
         try (EmbeddedKafka kafka = EmbeddedKafka.start(runDir.resolve("backfill-kafka"), 0);
-             DemoReceiver api = new DemoReceiver("bench-token")) {
-            Map<String, String> env = new HashMap<>(stack.overrides());
+             DemoReceiver api = new DemoReceiver(TOKEN)) {
+            Map<String, String> env = settings(stack.overrides(), api, runDir.resolve("backfill-data"), "bench-backfill");
             env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
-            env.put("EXTERNAL_API_URL", api.url());
-            env.put("EXTERNAL_API_TOKEN", "bench-token");
-            env.put("DATA_DIR", runDir.resolve("backfill-data").toString());
-            env.put("DUCKDB_PATH", runDir.resolve("backfill-data/warehouse.duckdb").toString());
-            env.put("INSTANCE_ID", "bench-backfill");
             PipelineConfig config = ConfigLoader.load(env);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             Set<Component> downstream = EnumSet.of(Component.PROCESSOR, Component.REDIS, Component.WAREHOUSE,
@@ -238,6 +229,18 @@ public final class Benchmark {
                 return r;
             }
         }
+    }
+
+    /** The pipeline's settings for a run: the local services, the API stand-in, its own data directory. */
+    private static Map<String, String> settings(Map<String, String> services, DemoReceiver api, Path data,
+                                                String instance) {
+        Map<String, String> env = new HashMap<>(services);
+        env.put("EXTERNAL_API_URL", api.url());
+        env.put("EXTERNAL_API_TOKEN", TOKEN);
+        env.put("DATA_DIR", data.toString());
+        env.put("DUCKDB_PATH", data.resolve("warehouse.duckdb").toString());
+        env.put("INSTANCE_ID", instance);
+        return env;
     }
 
     private Map<String, LongSupplier> counters(MeterRegistry registry, DemoReceiver api) {

@@ -32,6 +32,8 @@ public final class EventGenerator {
     private static final String[] FORMS = {"Introduction to %s", "%s in Practice", "Deep Dive: %s", "%s, Explained",
             "The State of %s", "%s Pitfalls", "Scaling %s", "%s for Beginners"};
     private static final String[] DEVICES = {"mobile", "mobile", "mobile", "desktop", "desktop", "tablet", "tv"};
+    private static final String COPY_EVENTS = "COPY engagement_events (content_id, user_id, event_type, event_ts, "
+            + "duration_ms, device, raw_payload) FROM STDIN";
     private Duration tick = Duration.ofMillis(100);
 
     private final PipelineConfig.Postgres pg;
@@ -138,8 +140,7 @@ public final class EventGenerator {
                     for (long i = 0; i < due; i++) {
                         row(rows, now, invalidPercent);
                     }
-                    copy.copyIn("COPY engagement_events (content_id, user_id, event_type, event_ts, duration_ms, "
-                            + "device, raw_payload) FROM STDIN", new StringReader(rows.toString()));
+                    copy.copyIn(COPY_EVENTS, new StringReader(rows.toString()));
                     written += due;
                     progress.accept(written);
                 }
@@ -204,8 +205,7 @@ public final class EventGenerator {
                 for (int i = 0; i < n; i++) {
                     row(rows, now, 0);
                 }
-                copy.copyIn("COPY engagement_events (content_id, user_id, event_type, event_ts, duration_ms, "
-                        + "device, raw_payload) FROM STDIN", new StringReader(rows.toString()));
+                copy.copyIn(COPY_EVENTS, new StringReader(rows.toString()));
                 written += n;
                 progress.accept(written);
             }

@@ -42,8 +42,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Change data capture with the Debezium embedded engine on PostgreSQL's pgoutput plugin: an initial
  * snapshot, then streaming. Each batch is written to Kafka and acknowledged before Debezium may
- * commit its position, so nothing is lost; what is written twice after a crash (Debezium is
- * at-least-once) the sinks recognise by event id.
+ * commit its position, so nothing is lost. Debezium is at-least-once after a crash: the changes it
+ * sends again are dropped by {@link RestartFilter}, and the sinks recognise any other repeat by event id.
  */
 public final class DebeziumSource implements ChangeSource {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
@@ -290,8 +290,9 @@ public final class DebeziumSource implements ChangeSource {
             long ts = source.getInt64("ts_ms");
             lastCommitTs = Math.max(lastCommitTs, ts);
             String snapshot = source.getString("snapshot");
-            state = snapshot == null || "false".equals(snapshot) ? State.STREAMING
-                    : "last".equals(snapshot) ? State.STREAMING : State.SNAPSHOT;
+            // the snapshot's last row ("last") ends it: streaming follows
+            state = snapshot == null || "false".equals(snapshot) || "last".equals(snapshot) ? State.STREAMING
+                    : State.SNAPSHOT;
             String key = keyOf(value, isContent ? "id" : "content_id");
             sends.add(producer.send(new ProducerRecord<>(topic, null, ts, key, EnvelopeWriter.write(value))));
             if (isContent) {
