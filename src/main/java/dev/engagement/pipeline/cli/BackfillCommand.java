@@ -30,13 +30,7 @@ final class BackfillCommand implements Callable<Integer> {
                     + " is after --to-id " + toId);
         }
         PipelineConfig config = Cli.config();
-        long[] last = {System.nanoTime()};
-        Backfill.Result r = new Backfill(config).run(fromId, toId, n -> {
-            if (System.nanoTime() - last[0] > 5_000_000_000L) {
-                System.out.printf("%,d events sent%n", n);
-                last[0] = System.nanoTime();
-            }
-        });
+        Backfill.Result r = new Backfill(config).run(fromId, toId, Cli.progress("%,d events sent%n"));
         System.out.printf("backfill: %,d content rows and %,d events written to the CDC topics in %.1f s (%,.0f events/s)%n",
                 r.content(), r.events(), r.millis() / 1000.0, r.eventsPerSecond());
         return 0;

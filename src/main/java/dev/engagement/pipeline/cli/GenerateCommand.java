@@ -55,13 +55,8 @@ final class GenerateCommand implements Callable<Integer> {
         EventGenerator generator = new EventGenerator(config.postgres(), s);
         int added = generator.ensureContent(content);
         System.out.printf("content: %d rows added; generating at %d events/s (seed %d)%n", added, rate, s);
-        long[] lastPrint = {System.nanoTime()};
-        long written = generator.run(rate, amount.count == null ? 0 : amount.count, duration, invalidPercent, n -> {
-            if (System.nanoTime() - lastPrint[0] > 5_000_000_000L) {
-                System.out.printf("%,d events written%n", n);
-                lastPrint[0] = System.nanoTime();
-            }
-        });
+        long written = generator.run(rate, amount.count == null ? 0 : amount.count, duration, invalidPercent,
+                Cli.progress("%,d events written%n"));
         System.out.printf("%,d events written%n", written);
         return 0;
     }
