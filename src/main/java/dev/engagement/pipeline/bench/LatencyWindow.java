@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.bench;
 
+import dev.engagement.pipeline.metrics.Latency;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
@@ -23,7 +24,7 @@ final class LatencyWindow {
     }
 
     static LatencyWindow open(MeterRegistry registry, String stage) {
-        Timer t = registry.find("pipeline.end.to.end.latency").tag("stage", stage).timer();
+        Timer t = Latency.find(registry, stage);
         if (t == null) {
             throw new IllegalStateException("no latency timer for stage " + stage);
         }

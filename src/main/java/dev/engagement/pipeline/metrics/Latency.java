@@ -30,9 +30,14 @@ public final class Latency {
                 .register(registry);
     }
 
+    /** A stage's timer as registered, or null when that stage does not run in this process. */
+    public static Timer find(MeterRegistry registry, String stage) {
+        return registry.find(NAME).tag("stage", stage).timer();
+    }
+
     /** A stage's latency percentile in milliseconds over the timer's recent window, or NaN before any. */
     public static double percentileMs(MeterRegistry registry, String stage, double percentile) {
-        Timer timer = registry.find(NAME).tag("stage", stage).timer();
+        Timer timer = find(registry, stage);
         if (timer == null || timer.count() == 0) {
             return Double.NaN;
         }
