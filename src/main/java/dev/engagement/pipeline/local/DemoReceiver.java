@@ -11,10 +11,11 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPInputStream;
 
 /**
  * A stand-in for the third-party API in the demo: accepts batches with the right bearer token,
- * counts their events, refuses anything else. Not used when EXTERNAL_API_URL is set.
+ * counts their events (gzip bodies too, for HTTP_SINK_GZIP=true), refuses anything else. Not used when EXTERNAL_API_URL is set.
  */
 public final class DemoReceiver implements AutoCloseable {
     private final HttpServer server;
@@ -53,7 +54,9 @@ public final class DemoReceiver implements AutoCloseable {
                 return;
             }
             long n = 0;
-            try (InputStream in = ex.getRequestBody(); JsonParser p = Json.FACTORY.createParser(in)) {
+            boolean gzip = "gzip".equalsIgnoreCase(ex.getRequestHeaders().getFirst("Content-Encoding"));
+            try (InputStream in = gzip ? new GZIPInputStream(ex.getRequestBody()) : ex.getRequestBody();
+                 JsonParser p = Json.FACTORY.createParser(in)) {
                 if (p.nextToken() != JsonToken.START_ARRAY) {
                     ex.sendResponseHeaders(400, -1);
                     return;
