@@ -42,7 +42,8 @@ public final class TopicAdmin {
             }
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot create topics on " + config.kafka().bootstrapServers() + ": "
-                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+                    + (e instanceof TimeoutException ? "no answer within 30 s (is the broker running there?)"
+                    : e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
