@@ -1,8 +1,10 @@
 -- Applies one batch of enriched events to the live aggregates, atomically with the sink's Kafka
--- positions. Refuses the whole batch if another instance has claimed one of its partitions since.
--- Each event id counts once, ever: a bit per id in pipeline:seen:{id / 2^20}.
+-- positions. Refuses the whole batch if another instance has claimed one of its partitions since
+-- (FENCED), or if the stored position of a partition is not where the batch starts (REWIND: Redis
+-- went back in time, e.g. restarted from an older snapshot; the sink reads again from the stored
+-- position). Each event id counts once, ever: a bit per id in pipeline:seen:{id / 2^20}.
 --
--- ARGV: nparts, (field, epoch, nextOffset)*, nowIso,
+-- ARGV: nparts, (field, epoch, startOffset, nextOffset)*, nowIso,
 --       ncontent, (contentId, title, type, lengthSeconds)*,
 --       nminutes, (minute, expireAt)*,
 --       nevents, (eventId, contentIndex, typeIndex 1..4, durationMs, minuteIndex or 0, eventTsFixedMillis)*
@@ -25,8 +27,19 @@ for p = 1, nparts do
   if redis.call('HGET', EPOCHS, field) ~= epoch then
     return {'FENCED', field}
   end
-  parts[p] = {field, ARGV[i + 2]}
-  i = i + 3
+  parts[p] = {field, ARGV[i + 3], ARGV[i + 2]}
+  i = i + 4
+end
+local behind = {'REWIND'}
+for _, p in ipairs(parts) do
+  local stored = redis.call('HGET', OFFSETS, p[1]) or '0'
+  if stored ~= p[3] then
+    behind[#behind + 1] = p[1]
+    behind[#behind + 1] = stored
+  end
+end
+if #behind > 1 then
+  return behind
 end
 local nowIso = ARGV[i]; i = i + 1
 

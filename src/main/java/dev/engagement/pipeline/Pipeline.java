@@ -9,7 +9,10 @@ import dev.engagement.pipeline.server.DashboardSampler;
 import dev.engagement.pipeline.server.HealthService;
 import dev.engagement.pipeline.server.RedisQueries;
 import dev.engagement.pipeline.server.ServiceCheck;
-import dev.engagement.pipeline.sink.SinkRunner;
+import dev.engagement.pipeline.sink.KafkaAccess;
+import dev.engagement.pipeline.sink.SinkRuntime;
+import dev.engagement.pipeline.sink.StoreRefusedException;
+import dev.engagement.pipeline.sink.StoreSink;
 import dev.engagement.pipeline.sink.http.HttpSink;
 import dev.engagement.pipeline.sink.redis.RedisSink;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
@@ -38,9 +41,9 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Builds and runs the chosen stages in one process, in data-flow order, and stops them in reverse.
- * Each stage talks to the others only through Kafka, so any subset can run here and the rest
- * elsewhere.
+ * Builds and runs the chosen stages in one process: processor, source and sinks start side by
+ * side, and stop in order, the sinks first (each drains what it holds), the processor last. Each
+ * stage talks to the others only through Kafka, so any subset can run here and the rest elsewhere.
  */
 public final class Pipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
@@ -49,12 +52,13 @@ public final class Pipeline implements AutoCloseable {
     private final Set<Component> components;
     private final PrometheusMeterRegistry registry;
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
-    private ChangeSource source;
-    private StreamProcessor processor;
-    private SinkRunner redisSink;
-    private SinkRunner warehouseSink;
-    private Warehouse warehouse;
-    private HttpSink httpSink;
+    private volatile ChangeSource source;
+    private volatile StreamProcessor processor;
+    private volatile SinkRuntime redisSink;
+    private volatile SinkRuntime warehouseSink;
+    private volatile Warehouse warehouse;
+    private volatile SinkRuntime httpSink;
+    private volatile HttpSink http;
     private RedisQueries redisQueries;
     private HealthService health;
     private ApiServer api;
@@ -69,7 +73,17 @@ public final class Pipeline implements AutoCloseable {
     public static Pipeline start(PipelineConfig config, Set<Component> components, PrometheusMeterRegistry registry)
             throws Exception {
         config.requireFor(components);
+        InstanceIdentity identity = null;
+        if (config.instanceId().isEmpty()) {
+            identity = InstanceIdentity.of(config.dataDir());
+            config = config.withInstanceId(identity.id());
+            LOG.info("instance id {} (kept in {}; set INSTANCE_ID to choose one)", identity.id(),
+                    config.dataDir().resolve(InstanceIdentity.FILE));
+        }
         Pipeline p = new Pipeline(config, components, registry);
+        if (identity != null) {
+            p.started.push(identity);
+        }
         try {
             p.startAll();
         } catch (Exception | Error e) {
@@ -87,32 +101,37 @@ public final class Pipeline implements AutoCloseable {
         if (components.stream().anyMatch(c -> c != Component.API)) {
             TopicAdmin.ensureTopics(config);
         }
-        if (components.contains(Component.SOURCE)) {
-            SourceChecks.requireReady(config.postgres());
-            source = new DebeziumSource(config, registry);
-            started.push(source);
-            source.start();
+        // processor, source and sinks start side by side: a restart flows again as soon as the slowest
+        // of them (the processor, restoring its stores) is ready, not after the sum of all three
+        List<AutoCloseable> processorParts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<AutoCloseable> sourceParts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<AutoCloseable> sinkParts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.ExecutorService steps = java.util.concurrent.Executors.newFixedThreadPool(3,
+                Threads.daemon("pipeline-start"));
+        Exception failed = null;
+        try {
+            List<java.util.concurrent.Future<?>> running = List.of(
+                    steps.submit(() -> startProcessor(processorParts)),
+                    steps.submit(() -> startSource(sourceParts)),
+                    steps.submit(() -> startSinks(sinkParts)));
+            for (java.util.concurrent.Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (failed == null) {
+                        failed = e.getCause() instanceof Exception ex ? ex : new IllegalStateException(e.getCause());
+                    }
+                }
+            }
+        } finally {
+            steps.shutdown();
+            // closed in reverse: the sinks first, the processor last
+            processorParts.forEach(started::push);
+            sourceParts.forEach(started::push);
+            sinkParts.forEach(started::push);
         }
-        if (components.contains(Component.PROCESSOR)) {
-            processor = new StreamProcessor(config, registry);
-            started.push(processor);
-            processor.start();
-        }
-        if (components.contains(Component.REDIS)) {
-            redisSink = new SinkRunner(config, new RedisSink(config.redis(), Clock.systemUTC()), registry);
-            started.push(redisSink);
-            redisSink.start();
-        }
-        if (components.contains(Component.WAREHOUSE)) {
-            warehouse = Warehouses.open(config.warehouse());
-            warehouseSink = new SinkRunner(config, warehouse, registry);
-            started.push(warehouseSink);
-            warehouseSink.start();
-        }
-        if (components.contains(Component.HTTP)) {
-            httpSink = new HttpSink(config, registry);
-            started.push(httpSink);
-            httpSink.start();
+        if (failed != null) {
+            throw failed;
         }
         redisQueries = new RedisQueries(config.redis());
         started.push(redisQueries);
@@ -127,6 +146,70 @@ public final class Pipeline implements AutoCloseable {
             api = new ApiServer(config.httpPort(), health, registry, redisQueries, sampler, Optional.ofNullable(warehouse));
             started.push(api);
             api.start();
+        }
+    }
+
+    private Void startProcessor(List<AutoCloseable> parts) {
+        if (components.contains(Component.PROCESSOR)) {
+            processor = new StreamProcessor(config, registry);
+            parts.add(processor);
+            processor.start();
+        }
+        return null;
+    }
+
+    private Void startSource(List<AutoCloseable> parts) throws Exception {
+        if (components.contains(Component.SOURCE)) {
+            SourceChecks.requireReady(config.postgres());
+            source = new DebeziumSource(config, registry);
+            parts.add(source);
+            source.start();
+        }
+        return null;
+    }
+
+    private Void startSinks(List<AutoCloseable> parts) throws Exception {
+        if (!components.contains(Component.REDIS) && !components.contains(Component.WAREHOUSE)
+                && !components.contains(Component.HTTP)) {
+            return null;
+        }
+        KafkaAccess kafka = new KafkaAccess(config);
+        parts.add(kafka);
+        if (components.contains(Component.REDIS)) {
+            RedisSink store = new RedisSink(config.redis(), Clock.systemUTC());
+            refuseAtStart(store);
+            redisSink = new SinkRuntime(new StoreSink(store, Clock.systemUTC()), kafka, registry, Clock.systemUTC());
+            parts.add(redisSink);
+            redisSink.start();
+        }
+        if (components.contains(Component.WAREHOUSE)) {
+            warehouse = Warehouses.open(config.warehouse());
+            warehouseSink = new SinkRuntime(new StoreSink(warehouse, Clock.systemUTC()), kafka, registry,
+                    Clock.systemUTC());
+            parts.add(warehouseSink);
+            warehouseSink.start();
+        }
+        if (components.contains(Component.HTTP)) {
+            http = new HttpSink(config, registry);
+            httpSink = new SinkRuntime(http, kafka, registry, Clock.systemUTC());
+            parts.add(httpSink);
+            httpSink.start();
+        }
+        return null;
+    }
+
+    /**
+     * A store that cannot keep the sink's promise (a Redis that evicts keys) stops the start, when
+     * it answers; one that is down now is checked again by its runtime when it comes back.
+     */
+    private static void refuseAtStart(RedisSink store) throws StoreRefusedException {
+        try {
+            store.storeId();
+        } catch (StoreRefusedException e) {
+            store.close();
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.warn("Redis does not answer yet ({}); the redis sink waits for it", e.getMessage());
         }
     }
 
@@ -155,8 +238,8 @@ public final class Pipeline implements AutoCloseable {
         if (warehouseSink != null) {
             local = Math.max(local, warehouseSink.lastWriteMs());
         }
-        if (httpSink != null) {
-            local = Math.max(local, httpSink.lastDeliveryMs());
+        if (http != null) {
+            local = Math.max(local, http.lastDeliveryMs());
         }
         if (local > 0) {
             return Optional.of(Instant.ofEpochMilli(local));
@@ -174,6 +257,10 @@ public final class Pipeline implements AutoCloseable {
         checks.add(check("kafka", () -> {
             int nodes = admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).size();
             String detail = nodes + " broker(s) at " + config.kafka().bootstrapServers();
+            if (processor != null && !processor.stoppedFor().isEmpty()) {
+                return new ServiceCheck.Result("disconnected", "stream processor stopped: " + processor.stoppedFor()
+                        + "; " + detail, true);
+            }
             if (processor != null && processor.state() == KafkaStreams.State.ERROR) {
                 return new ServiceCheck.Result("disconnected", "stream processor failed; " + detail, true);
             }
@@ -253,7 +340,7 @@ public final class Pipeline implements AutoCloseable {
         };
     }
 
-    /** Stops the stages in reverse start order: the API last, the source after the stages it feeds. */
+    /** Stops the stages: the API, the sinks, the source, the processor, then what they shared. */
     @Override
     public void close() {
         while (!started.isEmpty()) {

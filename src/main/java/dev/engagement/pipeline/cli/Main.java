@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         description = "Moves engagement events from PostgreSQL to Redis, a warehouse and an external API, "
                 + "in real time, exactly once.%nSettings come from the environment and an optional .env file.",
         subcommands = {DemoCommand.class, RunCommand.class, DbCommand.class, GenerateCommand.class,
-                BackfillCommand.class, DlqCommand.class, BenchCommand.class, WarehouseCommand.class, KafkaCommand.class, TestCommand.class,
+                BackfillCommand.class, AcceptGapCommand.class, DlqCommand.class, BenchCommand.class, WarehouseCommand.class, KafkaCommand.class, TestCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int CONFIG_ERROR = 78;

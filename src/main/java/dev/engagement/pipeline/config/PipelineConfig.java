@@ -90,6 +90,12 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
         }
     }
 
+    /** The same settings with this instance id (the stable default when INSTANCE_ID is not set). */
+    public PipelineConfig withInstanceId(String id) {
+        return new PipelineConfig(postgres, kafka, redis, warehouse, externalApi, processor, httpPort, logLevel, dataDir,
+                Optional.of(id));
+    }
+
     public Path stateDir() {
         return dataDir.resolve("state");
     }

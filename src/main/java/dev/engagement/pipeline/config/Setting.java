@@ -38,7 +38,7 @@ public enum Setting {
     RANK_MINUTE_TTL("24h", "lifetime of the per-minute rank:engagement:{minute} sorted sets"),
     SOURCE_SLOT_NAME("engagement_pipeline", "PostgreSQL logical replication slot"),
     SOURCE_PUBLICATION("engagement_pipeline", "PostgreSQL publication of the two tables"),
-    INSTANCE_ID("", "stable id of this process; when set, restarts rejoin Kafka groups at once (static membership)");
+    INSTANCE_ID("", "stable id of this process in its Kafka groups, so that a restart rejoins them at once (static membership); when empty, one is generated on first start and kept in DATA_DIR/instance-id (one process per DATA_DIR)");
 
     private final String defaultValue;
     private final String description;

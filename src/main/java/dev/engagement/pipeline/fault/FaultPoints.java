@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sink's write and its commit. Inert unless the environment variable {@code PIPELINE_TEST_FAULT}
  * names one: {@code <point>@<n>:halt} ends the process on the n-th pass (as kill -9 would: no
  * shutdown hooks, nothing flushed), {@code <point>@<n>:stop} freezes it (SIGSTOP to itself) until
- * someone sends SIGCONT.
+ * someone sends SIGCONT, {@code <point>@<n>:crash} kills the thread that passes it (an
+ * {@link InjectedCrash} thrown from there, as an unexpected error would).
  */
 public final class FaultPoints {
     private static final Logger LOG = LoggerFactory.getLogger(FaultPoints.class);
@@ -25,7 +26,7 @@ public final class FaultPoints {
         String point = null;
         int at = 0;
         String action = null;
-        if (SPEC != null && SPEC.matches("[a-z.\\-]+@\\d+:(halt|stop)")) {
+        if (SPEC != null && SPEC.matches("[a-z.\\-]+@\\d+:(halt|stop|crash)")) {
             point = SPEC.substring(0, SPEC.indexOf('@'));
             at = Integer.parseInt(SPEC.substring(SPEC.indexOf('@') + 1, SPEC.indexOf(':')));
             action = SPEC.substring(SPEC.indexOf(':') + 1);
@@ -42,6 +43,10 @@ public final class FaultPoints {
         if (POINT == null || !POINT.equals(point) || PASSES.incrementAndGet() != AT) {
             return;
         }
+        if ("crash".equals(ACTION)) {
+            LOG.warn("fault point {} reached for the {} time: crashing thread {}", point, AT, Thread.currentThread().getName());
+            throw new InjectedCrash("fault point " + point + " crashed this thread");
+        }
         if ("halt".equals(ACTION)) {
             LOG.warn("fault point {} reached for the {} time: halting", point, AT);
             Runtime.getRuntime().halt(137);
@@ -53,6 +58,13 @@ public final class FaultPoints {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The error a {@code crash} fault point throws: nothing catches it on purpose but a supervisor. */
+    public static final class InjectedCrash extends Error {
+        InjectedCrash(String message) {
+            super(message);
         }
     }
 }

@@ -20,17 +20,28 @@ public final class LocalRedis implements AutoCloseable {
 
     private final Path dir;
     private final int port;
+    private final List<String> extra;
     private Process process;
 
-    private LocalRedis(Path dir, int port) {
+    private LocalRedis(Path dir, int port, List<String> extra) {
         this.dir = dir;
         this.port = port;
+        this.extra = List.copyOf(extra);
     }
 
     public static LocalRedis start(Path dir, int port) {
-        LocalRedis redis = new LocalRedis(dir.toAbsolutePath(), port);
+        return start(dir, port, List.of());
+    }
+
+    /** With more redis-server arguments, which win over the defaults (e.g. "--appendonly", "no"). */
+    public static LocalRedis start(Path dir, int port, List<String> extra) {
+        LocalRedis redis = new LocalRedis(dir.toAbsolutePath(), port, extra);
         redis.start();
         return redis;
+    }
+
+    public Path dir() {
+        return dir;
     }
 
     public int port() {
@@ -49,10 +60,12 @@ public final class LocalRedis implements AutoCloseable {
         try {
             Files.createDirectories(dir);
             Path server = Processes.find("redis-server", List.of(Path.of("/usr/bin/redis-server")));
-            process = new ProcessBuilder(server.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                    "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                    "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
-                    "--pidfile", dir.resolve("redis.pid").toString())
+            List<String> command = new java.util.ArrayList<>(List.of(server.toString(), "--port", Integer.toString(port),
+                    "--bind", "127.0.0.1", "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", "everysec",
+                    "--save", "", "--daemonize", "no", "--protected-mode", "no",
+                    "--logfile", dir.resolve("redis.log").toString(), "--pidfile", dir.resolve("redis.pid").toString()));
+            command.addAll(extra);
+            process = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("redis.out").toFile()).start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start redis-server", e);
@@ -96,6 +109,20 @@ public final class LocalRedis implements AutoCloseable {
             if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
                 process.destroyForcibly();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    /** kill -9: nothing is flushed, the server stops mid-stride. */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

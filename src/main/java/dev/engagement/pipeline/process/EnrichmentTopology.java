@@ -35,11 +35,11 @@ public final class EnrichmentTopology {
                 Topics.CDC_EVENTS);
         topology.addProcessor("enrich", () -> new EnrichmentProcessor(contentGracePeriod, counters, pending),
                 "content-source", "events-source");
-        // persistent on purpose: with a persistent store Kafka Streams keeps its process id, hence its
-        // transactional id, across restarts, so a restarted processor fences a killed one's open
-        // transaction at once instead of waiting for it to time out (lookups use an in-memory copy)
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_STORE),
+        // in memory, restored from their changelogs; the processor keeps a copy of the content rows
+        // for lookups anyway. ProcessIdentityStore keeps Streams' process id across restarts.
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTENT_STORE),
                 Serdes.String(), Serdes.ByteArray()), "enrich");
+        topology.addStateStore(ProcessIdentityStore.builder(), "enrich");
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PENDING_STORE),
                 Serdes.String(), Serdes.ByteArray()), "enrich");
         topology.addSink(EnrichmentProcessor.ENRICHED_SINK, Topics.ENRICHED, Serdes.String().serializer(),

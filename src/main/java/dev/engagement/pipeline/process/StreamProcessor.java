@@ -1,8 +1,12 @@
 package dev.engagement.pipeline.process;
 
+import dev.engagement.pipeline.Threads;
 import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
@@ -11,29 +15,45 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs {@link EnrichmentTopology} with Kafka Streams under {@code exactly_once_v2}: input offsets,
  * state-store changes and output records commit in one Kafka transaction. A stream thread that
  * dies of an unexpected error is replaced and resumes from the last commit, never skipping input.
+ * An input position that expired (the processor was away longer than a topic's retention) is never
+ * skipped quietly: the processor stops, says which partitions and offsets are gone, and starts
+ * again once an operator accepts the gap.
  */
 public final class StreamProcessor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamProcessor.class);
     public static final String APPLICATION_ID = "engagement-processor";
+    private static final Duration GAP_CHECK_EVERY = Duration.ofSeconds(5);
 
-    private final KafkaStreams streams;
+    private final PipelineConfig config;
+    private final MeterRegistry registry;
+    private final Admin admin;
+    private final ScheduledExecutorService watch = Executors.newSingleThreadScheduledExecutor(
+            Threads.daemon("processor-gap-watch"));
+    private final AtomicLong gapRecords = new AtomicLong();
+    private volatile KafkaStreams streams;
+    private volatile List<ProcessorPositions.Gap> gaps = List.of();
+    private volatile boolean closed;
 
     public StreamProcessor(PipelineConfig config, MeterRegistry registry) {
-        this.streams = new KafkaStreams(EnrichmentTopology.build(config.processor().contentGracePeriod(), registry),
-                properties(config));
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("stream processor thread failed; replacing it, it resumes from the last commit: {}",
-                    e.getMessage(), e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
-        streams.setStateListener((now, before) -> LOG.info("stream processor {} -> {}", before, now));
+        this.config = config;
+        this.registry = registry;
+        this.admin = Admin.create(KafkaClients.admin(config));
+        Gauge.builder("pipeline.processor.gap.records", gapRecords, AtomicLong::doubleValue)
+                .description("Records that expired from the processor's input topics before it processed them, "
+                        + "while it is stopped until the gap is accepted").register(registry);
     }
 
     static Properties properties(PipelineConfig config) {
@@ -50,6 +70,9 @@ public final class StreamProcessor implements AutoCloseable {
         // the pending store anyway, and waiting costs Streams a formatted diagnostic per partition
         p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, -1L);
         p.put("processing.exception.handler.global.enabled", "true");
+        // a position out of range is a gap to report, never a reason to start over quietly; the
+        // first start sets its positions explicitly (ProcessorPositions)
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "none");
         p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
         p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
@@ -66,16 +89,116 @@ public final class StreamProcessor implements AutoCloseable {
         return p;
     }
 
+    /**
+     * The first start on this DATA_DIR sets the positions and checks for gaps before the stream
+     * threads start. A restart (the common case after a crash) starts them at once: its positions
+     * are committed, and should one have expired meanwhile, the threads stop at their first poll and
+     * {@link #afterPositionLost} reports the gap.
+     */
     public void start() {
-        streams.start();
+        if (Files.exists(config.stateDir().resolve("streams").resolve(APPLICATION_ID)
+                .resolve("kafka-streams-process-metadata"))) {
+            startStreams();
+        } else if (!startIfNoGaps()) {
+            watchGaps();
+        }
     }
 
+    /** Sets missing positions and starts the stream threads, unless an input position expired. */
+    private synchronized boolean startIfNoGaps() {
+        if (closed) {
+            return true;
+        }
+        List<ProcessorPositions.Gap> found;
+        try {
+            found = ProcessorPositions.prepare(admin, APPLICATION_ID);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read the processor's input positions: " + e.getMessage(), e);
+        }
+        gaps = found;
+        gapRecords.set(found.stream().mapToLong(g -> g.to() - g.from()).sum());
+        if (!found.isEmpty()) {
+            LOG.error("processor stops: records expired from its input topics before it processed them: {}; nothing "
+                    + "is skipped silently. Accept the loss with './pipeline accept-gap --stage processor' and refill "
+                    + "it with './pipeline backfill'", found);
+            return false;
+        }
+        startStreams();
+        return true;
+    }
+
+    private synchronized void startStreams() {
+        if (closed) {
+            return;
+        }
+        KafkaStreams s = new KafkaStreams(EnrichmentTopology.build(config.processor().contentGracePeriod(), registry),
+                properties(config));
+        s.setUncaughtExceptionHandler(e -> {
+            if (ProcessorPositions.isPositionLost(e)) {
+                LOG.info("stream processor: an input position is missing or no longer in its topic ({}); setting "
+                        + "the positions of a first start, or stopping to report a gap", e.getMessage());
+                watch.schedule(this::afterPositionLost, 0, TimeUnit.MILLISECONDS);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
+            LOG.error("stream processor thread failed; replacing it, it resumes from the last commit: {}",
+                    e.getMessage(), e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        s.setStateListener((now, before) -> LOG.info("stream processor {} -> {}", before, now));
+        streams = s;
+        s.start();
+    }
+
+    /** Runs once the stream threads stopped on a lost position: close them, then watch for acceptance. */
+    private void afterPositionLost() {
+        KafkaStreams s = streams;
+        if (s != null) {
+            s.close(Duration.ofSeconds(30));
+        }
+        if (!startIfNoGaps()) {
+            watchGaps();
+        }
+    }
+
+    /** While stopped for a gap: every few seconds, has an operator accepted it? */
+    private void watchGaps() {
+        if (closed) {
+            return;
+        }
+        watch.schedule(() -> {
+            try {
+                if (startIfNoGaps()) {
+                    LOG.info("processor starts again: its gaps were accepted");
+                    return;
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("processor: {}", e.getMessage());
+            }
+            watchGaps();
+        }, GAP_CHECK_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The stream threads' state; null while stopped for a gap before they ever started. */
     public KafkaStreams.State state() {
-        return streams.state();
+        KafkaStreams s = streams;
+        return s == null ? null : s.state();
+    }
+
+    /** Empty when it runs, else why it is stopped (the gaps, with partitions and offsets). */
+    public String stoppedFor() {
+        List<ProcessorPositions.Gap> g = gaps;
+        return g.isEmpty() ? "" : "records expired from its input topics before it processed them: " + g
+                + " (stopped; ./pipeline accept-gap --stage processor accepts the loss)";
     }
 
     @Override
     public void close() {
-        streams.close(Duration.ofSeconds(30));
+        closed = true;
+        watch.shutdownNow();
+        KafkaStreams s = streams;
+        if (s != null) {
+            s.close(Duration.ofSeconds(30));
+        }
+        admin.close(Duration.ofSeconds(5));
     }
 }

@@ -15,6 +15,8 @@ public final class Topics {
     public static final String INVALID = "engagement.invalid";
     /** Deliveries the external API refused or that exhausted retries. */
     public static final String HTTP_DLQ = "sink.http.dlq";
+    /** Event ids the http sink has settled, a bit each, so that events emitted again are not sent again. */
+    public static final String HTTP_DELIVERED = "sink.http.delivered";
     /** The source connector's offsets (its position in the PostgreSQL WAL). */
     public static final String SOURCE_OFFSETS = "pipeline.source.offsets";
 
@@ -33,7 +35,11 @@ public final class Topics {
                 new TopicSpec(CDC_EVENTS, partitions, replicationFactor, Map.of("max.message.bytes", max)),
                 new TopicSpec(ENRICHED, partitions, replicationFactor, Map.of()),
                 new TopicSpec(INVALID, partitions, replicationFactor, Map.of("max.message.bytes", max)),
-                new TopicSpec(HTTP_DLQ, partitions, replicationFactor, Map.of()));
+                new TopicSpec(HTTP_DLQ, partitions, replicationFactor, Map.of()),
+                // one partition: a new owner of any enriched partition reads it whole; segments roll
+                // often so that compaction keeps it near one record per chunk
+                new TopicSpec(HTTP_DELIVERED, 1, replicationFactor, Map.of("cleanup.policy", "compact",
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")));
     }
 
     public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> config) {

@@ -2,7 +2,7 @@ package dev.engagement.pipeline.fault;
 
 import dev.engagement.pipeline.testing.ApiReceiver;
 import dev.engagement.pipeline.testing.Scenario;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -16,9 +16,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ApiTroubleIT {
 
-    @Test
-    void anApiHavingABadDayLosesNothingAndFillsNoDeadLetters() throws Exception {
-        try (Scenario s = Scenario.create("api_trouble")) {
+    @FaultSeeds(value = {6001, 271828, 14, 5005, 900}, quick = 1)
+    void anApiHavingABadDayLosesNothingAndFillsNoDeadLetters(long seed) throws Exception {
+        try (Scenario s = Scenario.create("api_trouble", seed)) {
             s.startLoad(300, 2);
             s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));

@@ -4,7 +4,7 @@ import dev.engagement.pipeline.local.Ports;
 import dev.engagement.pipeline.testing.PipelineProcess;
 import dev.engagement.pipeline.testing.Scenario;
 import dev.engagement.pipeline.testing.TestServices;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,15 +17,15 @@ import static org.awaitility.Awaitility.await;
 /** Scenario 4: the Kafka broker is killed (kill -9) in the middle of transactions and started again. */
 class BrokerRestartIT {
 
-    @Test
-    void countsEachEventOnceAcrossABrokerKillAndRestart() throws Exception {
+    @FaultSeeds(value = {4001, 12, 888, 70707, 2024}, quick = 1)
+    void countsEachEventOnceAcrossABrokerKillAndRestart(long seed) throws Exception {
         int port = Ports.free();
         Path brokerDir = TestServices.fresh("broker");
         PipelineProcess broker = PipelineProcess.start(Map.of(), brokerDir, "kafka", "--port", Integer.toString(port),
                 "--data-dir", brokerDir.resolve("kafka").toString());
         await().atMost(Duration.ofSeconds(60)).until(() -> broker.output().contains("Kafka broker on"));
         PipelineProcess restarted = null;
-        try (Scenario s = Scenario.onBroker("broker_restart", "127.0.0.1:" + port, Map.of())) {
+        try (Scenario s = Scenario.onBroker("broker_restart", seed, "127.0.0.1:" + port, Map.of())) {
             s.startLoad(300, 2);
             s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));

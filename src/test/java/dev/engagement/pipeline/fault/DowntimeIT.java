@@ -8,7 +8,7 @@ import dev.engagement.pipeline.topic.Topics;
 import dev.engagement.pipeline.testing.PipelineProcess;
 import dev.engagement.pipeline.testing.Scenario;
 import dev.engagement.pipeline.testing.Sql;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -35,9 +35,9 @@ class DowntimeIT {
     }
     private static final Duration DOWN = Duration.ofSeconds(Long.getLong("fault.downtime.seconds", 120));
 
-    @Test
-    void aPipelineDownForMinutesCatchesUpAndCountsEverythingOnce() throws Exception {
-        try (Scenario s = Scenario.create("downtime")) {
+    @FaultSeeds(value = {10001, 10002, 10003, 10004, 10005}, quick = 1)
+    void aPipelineDownForMinutesCatchesUpAndCountsEverythingOnce(long seed) throws Exception {
+        try (Scenario s = Scenario.create("downtime", seed)) {
             s.startLoad(300, 2);
             PipelineProcess pipeline = s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));
@@ -65,9 +65,9 @@ class DowntimeIT {
         }
     }
 
-    @Test
-    void aLostSlotFailsLoudlyAndSkipsNothingSilently() throws Exception {
-        try (Scenario s = Scenario.create("lost_slot")) {
+    @FaultSeeds(value = {11001, 11002, 11003, 11004, 11005}, quick = 2)
+    void aLostSlotFailsLoudlyAndSkipsNothingSilently(long seed) throws Exception {
+        try (Scenario s = Scenario.create("lost_slot", seed)) {
             s.startLoad(100, 0);
             PipelineProcess pipeline = s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));

@@ -2,7 +2,7 @@ package dev.engagement.pipeline.fault;
 
 import dev.engagement.pipeline.testing.PipelineProcess;
 import dev.engagement.pipeline.testing.Scenario;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -15,9 +15,9 @@ import static org.awaitility.Awaitility.await;
 /** Scenario 1: kill -9 of the whole pipeline at random moments, five times in a row, while events flow. */
 class KillNineIT {
 
-    @Test
-    void countsEachEventOnceAcrossFiveKillNinesAtRandomMoments() throws Exception {
-        try (Scenario s = Scenario.create("kill_nine")) {
+    @FaultSeeds(value = {8226563514373L, 17, 4242, 90001, 31337}, quick = 2)
+    void countsEachEventOnceAcrossFiveKillNinesAtRandomMoments(long seed) throws Exception {
+        try (Scenario s = Scenario.create("kill_nine", seed)) {
             s.startLoad(300, 2);
             PipelineProcess pipeline = s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));

@@ -6,7 +6,7 @@ import dev.engagement.pipeline.testing.Scenario;
 import dev.engagement.pipeline.testing.Sql;
 import dev.engagement.pipeline.testing.TopicReader;
 import dev.engagement.pipeline.topic.Topics;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.sql.PreparedStatement;
 import java.time.Duration;
@@ -26,9 +26,9 @@ import static org.awaitility.Awaitility.await;
  */
 class LateContentIT {
 
-    @Test
-    void lateContentIsWaitedForAndMissingContentEndsUnknown() throws Exception {
-        try (Scenario s = Scenario.create("late_content")) {
+    @FaultSeeds(value = {9001, 21, 512, 31415, 2718}, quick = 2)
+    void lateContentIsWaitedForAndMissingContentEndsUnknown(long seed) throws Exception {
+        try (Scenario s = Scenario.create("late_content", seed)) {
             try (Sql sql = new Sql(s.config.postgres())) {
                 sql.execute("ALTER TABLE engagement_events DROP CONSTRAINT engagement_events_content_id_fkey");
             }

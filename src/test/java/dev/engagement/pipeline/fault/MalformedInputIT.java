@@ -10,7 +10,7 @@ import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.PreparedStatement;
@@ -32,9 +32,9 @@ import static org.awaitility.Awaitility.await;
  */
 class MalformedInputIT {
 
-    @Test
-    void badInputIsReportedOnceAndEverythingElseCounts() throws Exception {
-        try (Scenario s = Scenario.create("malformed")) {
+    @FaultSeeds(value = {8001, 13, 256, 1999, 777}, quick = 2)
+    void badInputIsReportedOnceAndEverythingElseCounts(long seed) throws Exception {
+        try (Scenario s = Scenario.create("malformed", seed)) {
             s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));
             try (Sql sql = new Sql(s.config.postgres())) {

@@ -4,7 +4,7 @@ import dev.engagement.pipeline.local.LocalRedis;
 import dev.engagement.pipeline.local.Ports;
 import dev.engagement.pipeline.testing.Scenario;
 import dev.engagement.pipeline.testing.TestServices;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -16,10 +16,10 @@ import static org.awaitility.Awaitility.await;
 /** Scenario 5: Redis is stopped for 30 s while events flow, then started again. */
 class RedisOutageIT {
 
-    @Test
-    void redisDownForThirtySecondsLosesNothingAndCountsNothingTwice() throws Exception {
+    @FaultSeeds(value = {5001, 99, 31, 4040, 161803}, quick = 1)
+    void redisDownForThirtySecondsLosesNothingAndCountsNothingTwice(long seed) throws Exception {
         try (LocalRedis redis = LocalRedis.start(TestServices.fresh("redis-outage"), Ports.free());
-             Scenario s = Scenario.create("redis_outage", Map.of("REDIS_URL", redis.url()))) {
+             Scenario s = Scenario.create("redis_outage", seed, Map.of("REDIS_URL", redis.url()))) {
             s.startLoad(300, 2);
             s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));

@@ -6,7 +6,7 @@ import dev.engagement.pipeline.testing.Scenario;
 import dev.engagement.pipeline.testing.Sql;
 import dev.engagement.pipeline.testing.TopicReader;
 import dev.engagement.pipeline.topic.Topics;
-import org.junit.jupiter.api.Test;
+import dev.engagement.pipeline.testing.FaultSeeds;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -44,9 +44,9 @@ class TransactionsIT {
         }
     }
 
-    @Test
-    void rolledBackRowsNeverAppearAndBatchesSurviveACrashMidway() throws Exception {
-        try (Scenario s = Scenario.create("transactions")) {
+    @FaultSeeds(value = {7001, 3, 42, 8080, 65537}, quick = 1)
+    void rolledBackRowsNeverAppearAndBatchesSurviveACrashMidway(long seed) throws Exception {
+        try (Scenario s = Scenario.create("transactions", seed)) {
             s.startLoad(100, 2);
             PipelineProcess first = s.start();
             s.awaitHealthy(s.port(), Duration.ofSeconds(90));

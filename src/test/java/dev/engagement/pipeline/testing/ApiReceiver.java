@@ -1,90 +1,217 @@
 package dev.engagement.pipeline.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.engagement.pipeline.model.Json;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
+import java.io.OutputStream;
+import java.io.PushbackInputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
 
 /**
- * A real HTTP server standing in for the external API in tests. It records every request and answers
- * by a policy the test sets: an HTTP status, headers, or a delay (to provoke client time-outs).
+ * A real HTTP/1.1 server standing in for the external API in tests, on plain sockets so that it
+ * knows what the client saw: it records every request and answers by a policy the test sets (a
+ * status, headers, or a delay to provoke client time-outs), and counts a request as answered only
+ * once its response went out to a client still waiting for it. A batch the client gave up on
+ * (it timed out and closed the connection) is not "delivered".
  */
 public final class ApiReceiver implements AutoCloseable {
-    private final HttpServer server;
+    private final ServerSocket server;
+    private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "api-receiver");
+        t.setDaemon(true);
+        return t;
+    });
     private final List<Request> requests = new CopyOnWriteArrayList<>();
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile Function<Request, Reply> policy = r -> Reply.status(200);
+    private volatile boolean closed;
 
     public ApiReceiver() throws IOException {
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
-        server.setExecutor(Executors.newCachedThreadPool());
-        server.createContext("/", this::handle);
-        server.start();
+        server = new ServerSocket(0, 256, InetAddress.getLoopbackAddress());
+        pool.execute(this::accept);
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/events";
+        return "http://127.0.0.1:" + server.getLocalPort() + "/events";
     }
 
     public void respond(Function<Request, Reply> policy) {
         this.policy = policy;
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            byte[] body;
-            try (InputStream in = "gzip".equalsIgnoreCase(ex.getRequestHeaders().getFirst("Content-Encoding"))
-                    ? new GZIPInputStream(ex.getRequestBody()) : ex.getRequestBody()) {
-                body = in.readAllBytes();
-            }
-            List<JsonNode> events = new ArrayList<>();
-            boolean parsed;
+    private void accept() {
+        while (!closed) {
             try {
-                Json.MAPPER.readTree(body).forEach(events::add);
-                parsed = true;
+                Socket s = server.accept();
+                s.setTcpNoDelay(true);
+                open.add(s);
+                pool.execute(() -> serve(s));
             } catch (IOException e) {
-                parsed = false;
-            }
-            Request request = new Request(Instant.now(), ex.getRequestMethod(), Map.copyOf(ex.getRequestHeaders()), body,
-                    events, parsed);
-            Reply reply = policy.apply(request);
-            request.answered = reply.status;
-            requests.add(request);
-            if (reply.delayMs > 0) {
-                try {
-                    Thread.sleep(reply.delayMs);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                if (!closed) {
+                    e.printStackTrace();
                 }
             }
-            reply.headers.forEach((k, v) -> ex.getResponseHeaders().add(k, v));
-            ex.sendResponseHeaders(reply.status, -1);
         }
+    }
+
+    /** One connection: requests one after another (keep-alive) until the client closes it. */
+    private void serve(Socket socket) {
+        try (socket) {
+            PushbackInputStream in = new PushbackInputStream(socket.getInputStream(), 1);
+            OutputStream out = socket.getOutputStream();
+            while (!closed) {
+                String requestLine = line(in);
+                if (requestLine == null) {
+                    return;
+                }
+                Map<String, List<String>> headers = new LinkedHashMap<>();
+                for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
+                    int colon = h.indexOf(':');
+                    headers.computeIfAbsent(h.substring(0, colon).strip(), k -> new ArrayList<>())
+                            .add(h.substring(colon + 1).strip());
+                }
+                byte[] body = body(in, headers);
+                Request request = request(requestLine, headers, body);
+                requests.add(request);
+                Reply reply = policy.apply(request);
+                if (reply.delayMs > 0 && clientLeftWithin(socket, in, reply.delayMs)) {
+                    request.answered = -1; // the client gave up: it never learns of an answer
+                    return;
+                }
+                StringBuilder head = new StringBuilder("HTTP/1.1 ").append(reply.status).append(' ')
+                        .append(reason(reply.status)).append("\r\nContent-Length: 0\r\n");
+                reply.headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+                out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                request.answered = reply.status;
+            }
+        } catch (IOException e) {
+            // the client went away mid-request: nothing was answered
+        } finally {
+            open.remove(socket);
+        }
+    }
+
+    /** Waits up to {@code ms}; true when the client closed the connection meanwhile. */
+    private static boolean clientLeftWithin(Socket socket, PushbackInputStream in, long ms) throws IOException {
+        try {
+            socket.setSoTimeout((int) Math.max(1, ms));
+            int b = in.read();
+            if (b < 0) {
+                return true;
+            }
+            in.unread(b);
+            return false;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } finally {
+            socket.setSoTimeout(0);
+        }
+    }
+
+    private static Request request(String requestLine, Map<String, List<String>> headers, byte[] raw) {
+        byte[] body = raw;
+        if ("gzip".equalsIgnoreCase(first(headers, "Content-Encoding"))) {
+            try (InputStream z = new GZIPInputStream(new java.io.ByteArrayInputStream(raw))) {
+                body = z.readAllBytes();
+            } catch (IOException e) {
+                body = raw;
+            }
+        }
+        List<JsonNode> events = new ArrayList<>();
+        boolean parsed;
+        try {
+            Json.MAPPER.readTree(body).forEach(events::add);
+            parsed = true;
+        } catch (IOException | RuntimeException e) {
+            parsed = false;
+        }
+        return new Request(Instant.now(), requestLine.substring(0, requestLine.indexOf(' ')), Map.copyOf(headers), body,
+                events, parsed);
+    }
+
+    private static byte[] body(InputStream in, Map<String, List<String>> headers) throws IOException {
+        String length = first(headers, "Content-Length");
+        if (length != null) {
+            return in.readNBytes(Integer.parseInt(length));
+        }
+        if ("chunked".equalsIgnoreCase(first(headers, "Transfer-Encoding"))) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (String size = line(in); size != null; size = line(in)) {
+                int n = Integer.parseInt(size.split(";")[0].strip(), 16);
+                if (n == 0) {
+                    line(in);
+                    break;
+                }
+                out.write(in.readNBytes(n));
+                line(in);
+            }
+            return out.toByteArray();
+        }
+        return new byte[0];
+    }
+
+    private static String first(Map<String, List<String>> headers, String name) {
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            if (e.getKey().equalsIgnoreCase(name)) {
+                return e.getValue().get(0);
+            }
+        }
+        return null;
+    }
+
+    /** One CRLF-terminated line, or null at the end of the stream. */
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(64);
+        int c;
+        while ((c = in.read()) >= 0) {
+            if (c == '\n') {
+                String s = b.toString(StandardCharsets.ISO_8859_1);
+                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+            }
+            b.write(c);
+        }
+        return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    private static String reason(int status) {
+        return switch (status / 100) {
+            case 2 -> "OK";
+            case 4 -> "Client Error";
+            case 5 -> "Server Error";
+            default -> "Status";
+        };
     }
 
     public List<Request> requests() {
         return List.copyOf(requests);
     }
 
-    /** Event ids of every request answered 2xx. */
+    /** Event ids of every request whose 2xx answer reached the client. */
     public Set<Long> deliveredEventIds() {
         Set<Long> ids = new TreeSet<>();
         for (Request r : requests) {
-            if (r.answered >= 200 && r.answered < 300) {
+            if (r.delivered()) {
                 r.events.forEach(e -> ids.add(e.get("event_id").asLong()));
             }
         }
@@ -100,7 +227,7 @@ public final class ApiReceiver implements AutoCloseable {
         long sameKey = 0;
         long newKey = 0;
         for (Request r : requests) {
-            if (r.answered < 200 || r.answered >= 300) {
+            if (!r.delivered()) {
                 continue;
             }
             String key = r.header("Idempotency-Key");
@@ -121,12 +248,25 @@ public final class ApiReceiver implements AutoCloseable {
 
     /** How many event deliveries the API accepted, counting repeats. */
     public long deliveredEventCount() {
-        return requests.stream().filter(r -> r.answered >= 200 && r.answered < 300).mapToLong(r -> r.events.size()).sum();
+        return requests.stream().filter(Request::delivered).mapToLong(r -> r.events.size()).sum();
     }
 
     @Override
     public void close() {
-        server.stop(0);
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        for (Socket s : open) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+        pool.shutdownNow();
     }
 
     public static final class Request {
@@ -136,6 +276,7 @@ public final class ApiReceiver implements AutoCloseable {
         public final byte[] body;
         public final List<JsonNode> events;
         public final boolean json;
+        /** The status the client received; 0 while being answered, -1 when the client gave up first. */
         volatile int answered;
 
         Request(Instant at, String method, Map<String, List<String>> headers, byte[] body, List<JsonNode> events,
@@ -150,7 +291,7 @@ public final class ApiReceiver implements AutoCloseable {
 
         public String header(String name) {
             for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-                if (e.getKey().equalsIgnoreCase(name)) {
+                if (e.getKey().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {
                     return e.getValue().get(0);
                 }
             }
@@ -159,6 +300,10 @@ public final class ApiReceiver implements AutoCloseable {
 
         public int answered() {
             return answered;
+        }
+
+        boolean delivered() {
+            return answered >= 200 && answered < 300;
         }
     }
 

@@ -56,10 +56,10 @@ public final class Scenario implements AutoCloseable {
     private Thread load;
     private final long startedNanos = System.nanoTime();
 
-    private Scenario(String name, Supplier<String> bootstrap, AutoCloseable broker, Map<String, String> extra)
-            throws Exception {
-        this.name = name;
-        this.seed = Long.getLong("fault.seed", System.nanoTime());
+    private Scenario(String scenario, long seed, Supplier<String> bootstrap, AutoCloseable broker,
+                     Map<String, String> extra) throws Exception {
+        this.seed = seed;
+        this.name = scenario + "_" + Long.toString(seed, 36);
         this.random = new Random(seed);
         System.out.printf("[%s] fault seed = %d (reproduce with -Dfault.seed=%d)%n", name, seed, seed);
         this.broker = broker;
@@ -82,7 +82,6 @@ public final class Scenario implements AutoCloseable {
         e.put("HTTP_SINK_REQUEST_TIMEOUT", "2s");
         e.put("HTTP_SINK_BREAKER_OPEN_FOR", "2s");
         e.put("CONTENT_GRACE_PERIOD", "5s");
-        e.put("INSTANCE_ID", "main");
         e.put("LOG_LEVEL", "INFO");
         e.putAll(extra);
         this.env = e;
@@ -90,23 +89,24 @@ public final class Scenario implements AutoCloseable {
         TestServices.flushRedis();
         Schema.init(config.postgres());
         TopicAdmin.ensureTopics(config);
-        report.put("scenario", name);
+        report.put("scenario", scenario);
         report.put("seed", seed);
     }
 
-    /** A scenario on a fresh in-JVM broker. */
-    public static Scenario create(String name) throws Exception {
-        return create(name, Map.of());
+    /** A scenario on a fresh in-JVM broker, its randomness from {@code seed}. */
+    public static Scenario create(String name, long seed) throws Exception {
+        return create(name, seed, Map.of());
     }
 
-    public static Scenario create(String name, Map<String, String> extra) throws Exception {
+    public static Scenario create(String name, long seed, Map<String, String> extra) throws Exception {
         EmbeddedKafka kafka = TestServices.kafka();
-        return new Scenario(name, kafka::bootstrapServers, kafka, extra);
+        return new Scenario(name, seed, kafka::bootstrapServers, kafka, extra);
     }
 
     /** A scenario on a broker someone else runs (e.g. a separate process the test kills). */
-    public static Scenario onBroker(String name, String bootstrap, Map<String, String> extra) throws Exception {
-        return new Scenario(name, () -> bootstrap, () -> { }, extra);
+    public static Scenario onBroker(String name, long seed, String bootstrap, Map<String, String> extra)
+            throws Exception {
+        return new Scenario(name, seed, () -> bootstrap, () -> { }, extra);
     }
 
     /** Starts the pipeline as a separate process: {@code run} with these settings on top of the scenario's. */
@@ -270,29 +270,51 @@ public final class Scenario implements AutoCloseable {
         }
     }
 
+    /** How long the oracle must keep holding once it first matched: late repeats would break it. */
+    static final Duration HOLDS_FOR = Duration.ofSeconds(10);
+
     private Oracle.Truth awaitExactly(int warehousePort, Duration within) {
         Oracle oracle = new Oracle(config);
         Oracle.Truth[] last = new Oracle.Truth[1];
-        await().atMost(within).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            Oracle.Truth truth = oracle.truth();
-            last[0] = truth;
-            assertThat(oracle.redisMismatches(truth)).as("Redis vs SQL").isEmpty();
-            assertThat(Oracle.warehouseMismatches(truth, warehouseVia(warehousePort))).as("warehouse vs SQL").isEmpty();
-            Set<Long> atApi = new TreeSet<>(receiver.deliveredEventIds());
-            atApi.addAll(deadLetteredIds());
-            Set<Long> missing = new TreeSet<>(truth.validIds());
-            missing.removeAll(atApi);
-            assertThat(missing).as("valid events neither delivered to the API nor dead-lettered").isEmpty();
-            Set<Long> foreign = new TreeSet<>(receiver.deliveredEventIds());
-            foreign.removeAll(truth.validIds());
-            assertThat(foreign).as("events at the API that are not valid rows").isEmpty();
-        });
+        Runnable exact = () -> {
+            try {
+                Oracle.Truth truth = oracle.truth();
+                last[0] = truth;
+                assertThat(oracle.redisMismatches(truth)).as("Redis vs SQL").isEmpty();
+                assertThat(Oracle.warehouseMismatches(truth, warehouseVia(warehousePort))).as("warehouse vs SQL").isEmpty();
+                Set<Long> atApi = new TreeSet<>(receiver.deliveredEventIds());
+                atApi.addAll(deadLetteredIds());
+                Set<Long> missing = new TreeSet<>(truth.validIds());
+                missing.removeAll(atApi);
+                assertThat(missing).as("valid events neither delivered to the API nor dead-lettered").isEmpty();
+                Set<Long> foreign = new TreeSet<>(receiver.deliveredEventIds());
+                foreign.removeAll(truth.validIds());
+                assertThat(foreign).as("events at the API that are not valid rows").isEmpty();
+                assertThat(receiver.repeats().get("new_key")).as("events at the API again under a new key").isZero();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        await().atMost(within).pollInterval(Duration.ofMillis(500)).untilAsserted(exact::run);
+        Instant matched = Instant.now();
+        await().during(HOLDS_FOR).atMost(HOLDS_FOR.plusSeconds(30)).pollInterval(Duration.ofMillis(1000))
+                .untilAsserted(exact::run);
+        long cdc = cdcRepeats();
+        assertThat(cdc).as("streamed changes in the CDC topic more than once").isEqualTo(expectedCdcRepeats);
         report.put("valid_events", last[0].validIds().size());
         report.put("invalid_rows", last[0].invalidIds().size());
         report.put("api_redeliveries", receiver.deliveredEventCount() - receiver.deliveredEventIds().size());
         report.put("api_repeats", receiver.repeats());
-        report.put("cdc_repeats", cdcRepeats());
+        report.put("cdc_repeats", cdc);
+        report.put("oracle_held_s", Duration.between(matched, Instant.now()).toSeconds());
         return last[0];
+    }
+
+    private long expectedCdcRepeats;
+
+    /** A scenario whose fault makes the CDC topics hold streamed changes twice says how many, exactly. */
+    public void expectCdcRepeats(long n) {
+        expectedCdcRepeats = n;
     }
 
     /** Streamed event changes written to the CDC topic more than once (snapshot reads excluded). */
@@ -306,7 +328,10 @@ public final class Scenario implements AutoCloseable {
                 String where = "p" + r.partition() + "@" + r.offset() + " ts=" + Instant.ofEpochMilli(r.timestamp())
                         + " lsn=" + n.path("source").path("lsn") + " tx=" + n.path("source").path("txId")
                         + " op=" + n.path("op").asText() + " after=" + n.path("after");
-                if ("c".equals(n.path("op").asText()) && seen.containsKey(id)) {
+                if (!"c".equals(n.path("op").asText())) {
+                    continue; // snapshot and backfill reads are not streamed changes
+                }
+                if (seen.containsKey(id)) {
                     if (repeats++ < 8) {
                         System.out.println("CDC REPEAT id=" + id + " first " + seen.get(id) + " again " + where);
                     }

@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The resilience4j circuit breaker in front of the external API. Failures are outcomes worth a
- * retry (408, 429, 5xx, no answer); a refused batch (other 4xx) says the API is up. Slow calls count
- * too. While it is open the http sink pauses: the backlog waits in Kafka.
+ * retry (408, 429, 5xx, no answer) and refused credentials (401, 403: one is enough, it opens at
+ * once); a refused batch (other 4xx) says the API is up. Slow calls count too. While it is open
+ * the http sink pauses: the backlog waits in Kafka.
  */
 public final class ApiBreaker {
     private static final Logger LOG = LoggerFactory.getLogger(ApiBreaker.class);
@@ -37,7 +38,7 @@ public final class ApiBreaker {
                 .waitDurationInOpenState(config.breakerOpenFor())
                 .permittedNumberOfCallsInHalfOpenState(2)
                 .automaticTransitionFromOpenToHalfOpenEnabled(false)
-                .recordResult(r -> r instanceof ApiClient.Outcome o && o.retriable())
+                .recordResult(r -> r instanceof ApiClient.Outcome o && o.apiDown())
                 .build();
         this.breaker = CircuitBreaker.of("external_api", cbc);
         this.clock = clock;
@@ -63,6 +64,9 @@ public final class ApiBreaker {
 
     public void record(ApiClient.Outcome outcome) {
         breaker.onResult(outcome.took().toNanos(), TimeUnit.NANOSECONDS, outcome);
+        if (outcome.authRefused() && !open()) {
+            breaker.transitionToOpenState(); // more calls with the same token would only be refused too
+        }
     }
 
     public CircuitBreaker.State state() {

@@ -113,6 +113,16 @@ public final class ApiClient implements Api, AutoCloseable {
             return status == 0 || status == 408 || status == 429 || status >= 500;
         }
 
+        /** 401 and 403: the API refuses our credentials, not this batch; nothing works until they do. */
+        public boolean authRefused() {
+            return status == 401 || status == 403;
+        }
+
+        /** The API cannot take anything now: what the breaker counts as a failure. */
+        public boolean apiDown() {
+            return retriable() || authRefused();
+        }
+
         public String describe() {
             return status == 0 ? error : "HTTP " + status;
         }

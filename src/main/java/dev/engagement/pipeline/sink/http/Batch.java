@@ -1,6 +1,6 @@
 package dev.engagement.pipeline.sink.http;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import dev.engagement.pipeline.sink.SinkRecord;
 import org.apache.kafka.common.TopicPartition;
 
 import java.io.ByteArrayOutputStream;
@@ -15,22 +15,25 @@ import java.util.List;
  */
 final class Batch {
     final TopicPartition partition;
-    final List<ConsumerRecord<String, byte[]>> records;
+    final List<SinkRecord> records;
     int attempts;
     Instant firstAttempt;
     Duration spent = Duration.ZERO;
 
     /** Sent again after a restart, as the batch that was in flight when the previous owner stopped. */
     final boolean redelivery;
+    /** Records cut with this batch but left out: the API already has their events. */
+    final int skipped;
 
-    Batch(TopicPartition partition, List<ConsumerRecord<String, byte[]>> records) {
-        this(partition, records, false);
+    Batch(TopicPartition partition, List<SinkRecord> records) {
+        this(partition, records, false, 0);
     }
 
-    Batch(TopicPartition partition, List<ConsumerRecord<String, byte[]>> records, boolean redelivery) {
+    Batch(TopicPartition partition, List<SinkRecord> records, boolean redelivery, int skipped) {
         this.partition = partition;
         this.records = List.copyOf(records);
         this.redelivery = redelivery;
+        this.skipped = skipped;
     }
 
     long firstOffset() {
@@ -64,7 +67,7 @@ final class Batch {
     /** The JSON array body, spliced from the records' bytes (each already one JSON object). */
     byte[] body() {
         int size = 2;
-        for (ConsumerRecord<String, byte[]> r : records) {
+        for (SinkRecord r : records) {
             size += r.value().length + 1;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(size);

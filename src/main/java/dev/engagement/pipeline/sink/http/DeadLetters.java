@@ -1,6 +1,7 @@
 package dev.engagement.pipeline.sink.http;
 
 import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.sink.SinkRecord;
 import dev.engagement.pipeline.topic.Headers;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
@@ -81,17 +82,22 @@ public final class DeadLetters {
         long delivered = 0;
         long refused = 0;
         long batches = 0;
+        java.util.Set<String> replayed = new java.util.HashSet<>();
         try (KafkaConsumer<String, byte[]> consumer = reader(REPLAY_GROUP)) {
             List<TopicPartition> parts = KafkaClients.partitions(consumer, Topics.HTTP_DLQ);
             consumer.assign(parts);
             seek(consumer, parts, since, true);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts);
             for (TopicPartition tp : parts) {
-                List<ConsumerRecord<String, byte[]>> pending = new ArrayList<>();
+                List<SinkRecord> pending = new ArrayList<>();
                 while (consumer.position(tp) < end.get(tp)) {
                     consumer.pause(parts);
                     consumer.resume(List.of(tp));
-                    pending.addAll(consumer.poll(Duration.ofMillis(500)).records(tp));
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500)).records(tp)) {
+                        if (replayed.add(eventId(r.value()))) { // a dead letter written twice is sent once
+                            pending.add(new SinkRecord(tp, r.offset(), r.timestamp(), r.key(), r.value(), null));
+                        }
+                    }
                 }
                 for (int from = 0; from < pending.size(); from += config.externalApi().batchSize()) {
                     Batch batch = new Batch(tp, pending.subList(from, Math.min(pending.size(),
@@ -115,6 +121,15 @@ public final class DeadLetters {
             timer.shutdownNow();
         }
         return new ReplayReport(sent, delivered, refused, batches);
+    }
+
+    /** The event id of a dead letter, or its bytes' identity when it has none. */
+    private static String eventId(byte[] value) {
+        try {
+            return "id:" + dev.engagement.pipeline.model.EnrichedEvent.parse(value).eventId();
+        } catch (dev.engagement.pipeline.model.MalformedRecordException e) {
+            return "bytes:" + (value == null ? "" : new String(value, java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     /** Delivers a batch to the end, waiting out an open breaker instead of giving up. */

@@ -42,9 +42,10 @@ final class Deliverer {
         return client.post(batch.body(), batch.key()).thenCompose(outcome -> {
             breaker.record(outcome);
             metrics.request(outcome);
-            if (outcome.retriable() && breaker.probingOrOpen()) {
-                // this failure opened the breaker, or was a failed half-open probe: it says the API is
-                // down, not that this batch is bad, so it costs the batch no attempt; it waits instead
+            if (outcome.authRefused() || outcome.retriable() && breaker.probingOrOpen()) {
+                // refused credentials, a failure that opened the breaker, or a failed half-open probe:
+                // it says the API is down for us, not that this batch is bad, so it costs the batch no
+                // attempt and is never dead-lettered; it waits instead
                 return CompletableFuture.completedFuture(Settlement.held(batch));
             }
             batch.attempts++;

@@ -1,6 +1,5 @@
 package dev.engagement.pipeline.sink.http;
 
-import dev.engagement.pipeline.metrics.Latency;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -15,11 +14,8 @@ final class HttpMetrics {
     private final Map<String, Counter> requests = new ConcurrentHashMap<>();
     private final Counter retries;
     private final Counter splits;
-    final Counter delivered;
     final Counter deadLettered;
     final Counter redeliveries;
-    final Counter malformed;
-    final Timer latency;
     private final Timer requestDuration;
 
     HttpMetrics(MeterRegistry registry) {
@@ -28,16 +24,11 @@ final class HttpMetrics {
                 .register(registry);
         this.splits = Counter.builder("pipeline.http.splits")
                 .description("Refused batches split to isolate the records at fault").register(registry);
-        this.delivered = Counter.builder("pipeline.sink.events").tag("sink", "http")
-                .description("Events applied by a sink").register(registry);
         this.deadLettered = Counter.builder("pipeline.http.dlq.records").description("Events sent to sink.http.dlq")
                 .register(registry);
         this.redeliveries = Counter.builder("pipeline.http.redeliveries")
                 .description("Events sent again after a restart because their delivery was not known to be settled")
                 .register(registry);
-        this.malformed = Counter.builder("pipeline.sink.malformed").tag("sink", "http")
-                .description("Records on engagement.enriched that are not enriched events, skipped").register(registry);
-        this.latency = Latency.timer(registry, "http");
         this.requestDuration = Timer.builder("pipeline.http.request.duration")
                 .description("Duration of one POST to the external API").publishPercentiles(0.5, 0.99)
                 .register(registry);

@@ -1,35 +1,41 @@
 package dev.engagement.pipeline.sink.http;
 
+import dev.engagement.pipeline.Threads;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.fault.FaultPoints;
-import dev.engagement.pipeline.sink.EnrichedRecords;
+import dev.engagement.pipeline.sink.Sink;
+import dev.engagement.pipeline.sink.SinkBatch;
+import dev.engagement.pipeline.sink.SinkMetrics;
+import dev.engagement.pipeline.sink.SinkRecord;
 import dev.engagement.pipeline.topic.Headers;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -38,42 +44,40 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Delivers enriched events to the external API at least once, in its own consumer group. Each
- * partition is a {@link Lane} with one batch in flight, so events of one content id arrive in
- * order while partitions go in parallel. Before a batch goes out, its last offset is committed as
- * metadata beside the partition's settled offset; a restarted sink resends exactly that batch,
- * with the same Idempotency-Key, and counts it as a redelivery. While the breaker is open every
+ * Delivers enriched events to the external API, as a plug-in of the sink runtime. Each partition
+ * is a {@link Lane} with one batch in flight, so events of one content id arrive in order while
+ * partitions go in parallel. Before a batch goes out, its last offset is committed as metadata
+ * beside the partition's settled offset; a restarted sink resends exactly that batch, with the
+ * same Idempotency-Key, and counts it as a redelivery. Event ids it settled are kept in
+ * {@link Delivered}, so an event emitted again is not sent again. While the breaker is open every
  * partition is paused: the backlog waits in Kafka, and nothing goes to the dead-letter topic.
  */
-public final class HttpSink implements Runnable, AutoCloseable {
+public final class HttpSink implements Sink {
     private static final Logger LOG = LoggerFactory.getLogger(HttpSink.class);
     public static final String GROUP = "engagement-sink-http";
     private static final String INFLIGHT = "inflight-last=";
-    private static final Duration PROGRESS_COMMIT_EVERY = Duration.ofMillis(200);
+    private static final Duration PROBE_EVERY = Duration.ofMillis(200);
 
+    private final PipelineConfig pipelineConfig;
     private final PipelineConfig.ExternalApi config;
-    private final KafkaConsumer<String, byte[]> consumer;
-    private final KafkaProducer<String, byte[]> dlq;
+    private final Clock clock;
+    private final KafkaProducer<String, byte[]> producer;
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1,
-            dev.engagement.pipeline.Threads.daemon("sink-http-timer"));
-    private final ApiClient client;
+            Threads.daemon("sink-http-timer"));
     private final ApiBreaker breaker;
     private final Deliverer deliverer;
     private final HttpMetrics metrics;
-    private final Thread thread = new Thread(this, "sink-http");
     private final Map<TopicPartition, Lane> lanes = new HashMap<>();
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
-    private final AtomicLong waiting = new AtomicLong();
+    private final Delivered delivered = new Delivered();
     private final AtomicLong dlqSize = new AtomicLong(-1);
-    private final org.apache.kafka.clients.admin.Admin admin;
-    private volatile boolean closed;
+    private final Admin admin;
+    private Context context;
     private volatile long lastDeliveryMs;
     private volatile ApiClient.Outcome lastFailure;
     private boolean pausedForBreaker;
-    private long lastProgressCommitNanos;
     private long lastProbeNanos;
     private int probeTurn;
-    private static final Duration PROBE_EVERY = Duration.ofMillis(200);
 
     private record Done(Lane lane, Batch batch, Settlement settlement) {
     }
@@ -83,20 +87,23 @@ public final class HttpSink implements Runnable, AutoCloseable {
     }
 
     HttpSink(PipelineConfig config, MeterRegistry registry, Clock clock) {
+        this.pipelineConfig = config;
         this.config = config.externalApi();
-        this.consumer = new KafkaConsumer<>(KafkaClients.consumer(config, GROUP, GROUP));
-        this.dlq = new KafkaProducer<>(KafkaClients.producer(config, "sink-http-dlq"));
+        this.clock = clock;
+        this.producer = new KafkaProducer<>(KafkaClients.producer(config, "sink-http"));
         this.metrics = new HttpMetrics(registry);
-        this.client = new ApiClient(config.externalApi());
+        ApiClient client = new ApiClient(config.externalApi());
         this.breaker = new ApiBreaker(config.externalApi(), clock, registry);
         Api tracked = (body, key) -> client.post(body, key).thenApply(o -> {
-            lastFailure = o.delivered() || !o.retriable() ? null : o;
+            if (o.delivered() || !o.apiDown()) {
+                lastFailure = null;
+            } else {
+                lastFailure = o;
+            }
             return o;
         });
         this.deliverer = new Deliverer(tracked, breaker, RetryPolicy.of(this.config), timer, clock, metrics);
-        Gauge.builder("pipeline.consumer.lag", waiting, AtomicLong::doubleValue).tag("group", GROUP)
-                .description("Records on engagement.enriched not yet applied by a sink").register(registry);
-        this.admin = org.apache.kafka.clients.admin.Admin.create(KafkaClients.admin(config));
+        this.admin = Admin.create(KafkaClients.admin(config));
         Gauge.builder("pipeline.http.dlq.size", dlqSize, AtomicLong::doubleValue)
                 .description("Records in sink.http.dlq (refreshed every 10 s; -1 until known)").register(registry);
         timer.scheduleWithFixedDelay(this::measureDeadLetters, 0, 10, TimeUnit.SECONDS);
@@ -106,12 +113,12 @@ public final class HttpSink implements Runnable, AutoCloseable {
         try {
             var partitions = admin.describeTopics(List.of(Topics.HTTP_DLQ)).allTopicNames().get(10, TimeUnit.SECONDS)
                     .get(Topics.HTTP_DLQ).partitions();
-            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> earliest = new HashMap<>();
-            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+            Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (var p : partitions) {
                 TopicPartition tp = new TopicPartition(Topics.HTTP_DLQ, p.partition());
-                earliest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest());
-                latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest());
+                earliest.put(tp, OffsetSpec.earliest());
+                latest.put(tp, OffsetSpec.latest());
             }
             long size = 0;
             for (var e : admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).entrySet()) {
@@ -126,8 +133,15 @@ public final class HttpSink implements Runnable, AutoCloseable {
         }
     }
 
-    public void start() {
-        thread.start();
+    @Override
+    public String name() {
+        return "http";
+    }
+
+    /** One API, one group: however many instances deliver to it, they share the partitions. */
+    @Override
+    public String group() {
+        return GROUP;
     }
 
     public ApiBreaker breaker() {
@@ -138,97 +152,112 @@ public final class HttpSink implements Runnable, AutoCloseable {
         return lastDeliveryMs;
     }
 
-    /** "connected", or the breaker's state with live numbers, e.g. "breaker OPEN for 12 s, last HTTP 503, 4210 events waiting". */
-    public String status() {
-        ApiClient.Outcome failure = lastFailure;
-        if (breaker.open()) {
-            long secs = breaker.openedAt() == null ? 0
-                    : Duration.between(breaker.openedAt(), java.time.Instant.now()).toSeconds();
-            return "breaker OPEN for " + secs + " s, last " + (failure == null ? "failure unknown" : failure.describe())
-                    + ", " + waiting.get() + " events waiting";
+    @Override
+    public void start(Context context) {
+        this.context = context;
+        delivered.forget(new ArrayList<>(lanes.keySet()));
+        lanes.clear();
+    }
+
+    /** Resumes each partition from the group's committed offset, and re-cuts the batch that was in flight. */
+    @Override
+    public Map<TopicPartition, OptionalLong> open(Collection<TopicPartition> partitions, String sourceId) {
+        Map<TopicPartition, OffsetAndMetadata> committed = context.committed(new HashSet<>(partitions));
+        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(
+                KafkaClients.reader(pipelineConfig, "sink-http-delivered-reader"))) {
+            delivered.load(reader, partitions);
         }
-        if (failure != null) {
-            return "failing: last " + failure.describe() + ", breaker " + ApiBreaker.name(breaker.state()) + ", "
-                    + waiting.get() + " events waiting";
+        Map<TopicPartition, OptionalLong> out = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            Lane lane = new Lane(tp);
+            OffsetAndMetadata c = committed.get(tp);
+            if (c != null) {
+                lane.committed = c.offset();
+                lane.covered = c.offset();
+                if (c.metadata() != null && c.metadata().startsWith(INFLIGHT)) {
+                    lane.replayUntil = Long.parseLong(c.metadata().substring(INFLIGHT.length()));
+                }
+            }
+            lanes.put(tp, lane);
+            out.put(tp, c == null ? OptionalLong.empty() : OptionalLong.of(c.offset()));
         }
-        return "connected";
+        return out;
     }
 
     @Override
-    public void run() {
-        try {
-            consumer.subscribe(List.of(Topics.ENRICHED), new Rebalance());
-            while (!closed) {
-                settle();
-                flowControl();
-                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(10));
-                long now = System.nanoTime();
-                for (ConsumerRecord<String, byte[]> r : records) {
-                    accept(r, now);
-                }
-                dispatch();
-                updateWaiting();
+    public void put(SinkBatch batch) {
+        long now = System.nanoTime();
+        for (SinkRecord r : batch.records()) {
+            Lane lane = lanes.get(r.partition());
+            if (lane == null) {
+                continue;
             }
-        } catch (WakeupException e) {
-            if (!closed) {
-                throw e;
+            if (delivered.contains(r.partition().partition(), r.event().eventId())) {
+                context.metrics().duplicates.increment();
+                continue;
             }
-        } catch (RuntimeException e) {
-            LOG.error("http sink stopped: {}", e.getMessage(), e);
-        } finally {
-            drainAndClose();
+            lane.add(r, now);
         }
+        batch.next().forEach((tp, next) -> {
+            Lane lane = lanes.get(tp);
+            if (lane != null) {
+                lane.cover(next);
+            }
+        });
     }
 
-    private void accept(ConsumerRecord<String, byte[]> r, long now) {
-        Lane lane = lanes.get(new TopicPartition(r.topic(), r.partition()));
-        if (lane == null) {
-            return;
-        }
-        if (EnrichedRecords.parseOrSkip(r, "http", metrics.malformed) == null) {
-            if (lane.idle()) {
-                lane.committed = r.offset() + 1;
-                lane.dirty = true;
-            }
-            return;
-        }
-        lane.add(r, now);
+    @Override
+    public void tick() {
+        settle();
+        dispatch();
     }
 
-    /** Applies finished deliveries: dead letters written (and acknowledged) before offsets move past them. */
+    /** Applies finished deliveries: dead letters and settled ids written (and acknowledged) before offsets move past them. */
     private void settle() {
-        Done d;
         List<Done> finished = new ArrayList<>();
+        Done d;
         while ((d = done.poll()) != null) {
-            finished.add(d);
+            if (lanes.get(d.lane.partition) == d.lane) {
+                finished.add(d);
+            } // else revoked meanwhile: the new owner resends from the committed offset
         }
         if (finished.isEmpty()) {
             return;
         }
-        List<Future<RecordMetadata>> sends = new ArrayList<>();
+        FaultPoints.pass("http.after-delivery"); // the API has them; nothing of it is recorded yet
+        List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
         for (Done f : finished) {
             for (Settlement.DeadLetter dl : f.settlement.deadLetters()) {
-                sends.add(dlq.send(deadLetterRecord(dl)));
+                out.add(deadLetterRecord(dl));
+                delivered.add(f.lane.partition.partition(), dl.record().event().eventId());
+            }
+            for (SinkRecord r : f.settlement.delivered()) {
+                delivered.add(f.lane.partition.partition(), r.event().eventId());
             }
         }
-        if (!sends.isEmpty()) {
-            dlq.flush();
-            for (Future<RecordMetadata> s : sends) {
-                try {
-                    s.get();
-                } catch (Exception e) {
-                    throw new IllegalStateException("cannot write to " + Topics.HTTP_DLQ + ": " + e.getMessage(), e);
-                }
+        out.addAll(delivered.changes());
+        List<Future<RecordMetadata>> sends = new ArrayList<>(out.size());
+        for (ProducerRecord<String, byte[]> r : out) {
+            sends.add(producer.send(r));
+        }
+        producer.flush();
+        for (Future<RecordMetadata> s : sends) {
+            try {
+                s.get();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot record settled deliveries in " + Topics.HTTP_DLQ + " and "
+                        + Topics.HTTP_DELIVERED + ": " + e.getMessage(), e);
             }
         }
-        long nowMs = System.currentTimeMillis();
+        long nowMs = clock.millis();
+        SinkMetrics m = context.metrics();
         for (Done f : finished) {
             Lane lane = f.lane;
             Settlement s = f.settlement;
-            for (ConsumerRecord<String, byte[]> r : s.delivered()) {
-                metrics.latency.record(Math.max(0, nowMs - r.timestamp()), TimeUnit.MILLISECONDS);
+            for (SinkRecord r : s.delivered()) {
+                m.latency.record(Math.max(0, nowMs - r.commitTsMs()), TimeUnit.MILLISECONDS);
             }
-            metrics.delivered.increment(s.delivered().size());
+            m.applied.increment(s.delivered().size());
             metrics.deadLettered.increment(s.deadLetters().size());
             if (!s.delivered().isEmpty()) {
                 lastDeliveryMs = nowMs;
@@ -236,9 +265,6 @@ public final class HttpSink implements Runnable, AutoCloseable {
             if (!s.deadLetters().isEmpty()) {
                 LOG.warn("http sink: {} events of batch {} went to {} ({})", s.deadLetters().size(), f.batch.key(),
                         Topics.HTTP_DLQ, s.deadLetters().get(0).detail());
-            }
-            if (lanes.get(lane.partition) != lane) {
-                continue; // revoked meanwhile: the new owner resends from the committed offset
             }
             lane.inFlight = null;
             if (s.held().isPresent()) {
@@ -248,31 +274,32 @@ public final class HttpSink implements Runnable, AutoCloseable {
                 lane.committed = f.batch.lastOffset() + 1;
             }
             lane.dirty = true;
+            lane.settleIdle();
         }
-        FaultPoints.pass("http.after-delivery");
+        FaultPoints.pass("http.after-settle"); // recorded as settled, the offsets not committed yet
     }
 
-    /** Pauses every partition while the breaker is open; else pauses only lanes with too much waiting. */
-    private void flowControl() {
+    /** Pauses every partition while the breaker is open; else only lanes with too much waiting. */
+    @Override
+    public Set<TopicPartition> full() {
         if (breaker.open()) {
             if (!pausedForBreaker) {
                 LOG.warn("http sink paused: {}", status());
                 pausedForBreaker = true;
             }
-            consumer.pause(consumer.assignment());
-            return;
+            return Set.copyOf(lanes.keySet());
         }
         if (pausedForBreaker) {
             LOG.info("http sink resumes: breaker {}", ApiBreaker.name(breaker.state()));
             pausedForBreaker = false;
         }
-        List<TopicPartition> pause = new ArrayList<>();
-        List<TopicPartition> resume = new ArrayList<>();
+        Set<TopicPartition> full = new HashSet<>();
         for (Lane lane : lanes.values()) {
-            (lane.waiting() > config.batchSize() * 8 ? pause : resume).add(lane.partition);
+            if (lane.waiting() > config.batchSize() * 8) {
+                full.add(lane.partition);
+            }
         }
-        consumer.pause(pause);
-        consumer.resume(resume);
+        return full;
     }
 
     /** Cuts the batches that are due, records them as in flight in Kafka, then sends them. */
@@ -284,7 +311,7 @@ public final class HttpSink implements Runnable, AutoCloseable {
         boolean mayProbe = probeOnly && breaker.readyToProbe() && now - lastProbeNanos > PROBE_EVERY.toNanos();
         List<Lane> sending = new ArrayList<>();
         List<Lane> order = new ArrayList<>(lanes.values());
-        order.sort(java.util.Comparator.comparingInt(l -> l.partition.partition()));
+        order.sort(Comparator.comparingInt(l -> l.partition.partition()));
         if (probeOnly && !order.isEmpty()) {
             java.util.Collections.rotate(order, -(probeTurn++ % order.size())); // probes take turns
         }
@@ -292,28 +319,23 @@ public final class HttpSink implements Runnable, AutoCloseable {
             if (probeOnly && (!mayProbe || !sending.isEmpty())) {
                 break;
             }
-            Batch b = lane.next(config.batchSize(), probeOnly ? 0 : linger, now);
+            Batch b = lane.next(config.batchSize(), probeOnly ? 0 : linger, now,
+                    r -> delivered.contains(r.partition().partition(), r.event().eventId()));
             if (b != null) {
                 lane.inFlight = b;
                 sending.add(lane);
+                context.metrics().duplicates.increment(b.skipped);
             }
         }
         if (probeOnly && !sending.isEmpty()) {
             lastProbeNanos = now;
         }
-        boolean progress = lanes.values().stream().anyMatch(l -> l.dirty);
         if (sending.isEmpty()) {
-            if (progress && now - lastProgressCommitNanos > PROGRESS_COMMIT_EVERY.toNanos()) {
-                consumer.commitAsync(offsets(), null);
-                lanes.values().forEach(l -> l.dirty = false);
-                lastProgressCommitNanos = now;
-            }
             return;
         }
         try {
-            consumer.commitSync(offsets(), Duration.ofSeconds(10));
+            context.commitSync(offsets());
             lanes.values().forEach(l -> l.dirty = false);
-            lastProgressCommitNanos = now;
         } catch (RuntimeException e) {
             LOG.warn("http sink: cannot record batches as in flight ({}); sending them later", e.getMessage());
             for (Lane lane : sending) {
@@ -358,8 +380,44 @@ public final class HttpSink implements Runnable, AutoCloseable {
         return out;
     }
 
+    @Override
+    public Map<TopicPartition, OffsetAndMetadata> committable() {
+        return offsets();
+    }
+
+    @Override
+    public long backlog() {
+        long total = 0;
+        for (Lane lane : lanes.values()) {
+            total += lane.waiting();
+        }
+        return total;
+    }
+
+    /** Lets the batches in flight finish, for at most {@code max}, and settles them. */
+    @Override
+    public void drain(Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (lanes.values().stream().anyMatch(l -> l.inFlight != null) && System.nanoTime() < deadline) {
+            settle();
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        settle();
+    }
+
+    @Override
+    public void close(Collection<TopicPartition> partitions) {
+        partitions.forEach(lanes::remove);
+        delivered.forget(partitions);
+    }
+
     private ProducerRecord<String, byte[]> deadLetterRecord(Settlement.DeadLetter dl) {
-        ConsumerRecord<String, byte[]> r = dl.record();
+        SinkRecord r = dl.record();
         RecordHeaders h = new RecordHeaders();
         h.add(Headers.REASON, Headers.utf8(dl.reason()));
         h.add(Headers.STATUS, Headers.utf8(dl.status()));
@@ -367,100 +425,40 @@ public final class HttpSink implements Runnable, AutoCloseable {
         h.add(Headers.ATTEMPTS, Headers.utf8(dl.attempts()));
         h.add(Headers.FIRST_ATTEMPT, Headers.utf8(dl.firstAttempt()));
         h.add(Headers.LAST_ATTEMPT, Headers.utf8(dl.lastAttempt()));
-        h.add(Headers.TOPIC, Headers.utf8(r.topic()));
-        h.add(Headers.PARTITION, Headers.utf8(r.partition()));
+        h.add(Headers.TOPIC, Headers.utf8(r.partition().topic()));
+        h.add(Headers.PARTITION, Headers.utf8(r.partition().partition()));
         h.add(Headers.OFFSET, Headers.utf8(r.offset()));
-        return new ProducerRecord<>(Topics.HTTP_DLQ, null, r.timestamp(), r.key(), r.value(), h);
+        return new ProducerRecord<>(Topics.HTTP_DLQ, null, r.commitTsMs(), r.key(), r.value(), h);
     }
 
-    private void updateWaiting() {
-        long total = 0;
-        for (Lane lane : lanes.values()) {
-            total += lane.waiting();
-            OptionalLong lag = consumer.currentLag(lane.partition);
-            if (lag.isPresent()) {
-                total += lag.getAsLong();
-            }
+    /**
+     * "connected", or the breaker's state with live numbers, e.g. "breaker OPEN for 12 s, last
+     * HTTP 503, 4210 events waiting", or "external API refuses the token (401)".
+     */
+    @Override
+    public String status() {
+        ApiClient.Outcome failure = lastFailure;
+        long waiting = context == null ? 0 : context.metrics().lag();
+        if (failure != null && failure.authRefused()) {
+            return "external API refuses the token (" + failure.status() + "); sink paused, breaker "
+                    + ApiBreaker.name(breaker.state()) + ", " + waiting + " events waiting";
         }
-        waiting.set(total);
-    }
-
-    private void drainAndClose() {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        try {
-            while (lanes.values().stream().anyMatch(l -> l.inFlight != null) && System.nanoTime() < deadline) {
-                settle();
-                Thread.sleep(10);
-            }
-            settle();
-            consumer.commitSync(offsets(), Duration.ofSeconds(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            LOG.warn("http sink: final commit failed ({}); the unsettled batches will be sent again", e.getMessage());
-        } finally {
-            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+        if (breaker.open()) {
+            long secs = breaker.openedAt() == null ? 0 : Duration.between(breaker.openedAt(), Instant.now()).toSeconds();
+            return "breaker OPEN for " + secs + " s, last " + (failure == null ? "failure unknown" : failure.describe())
+                    + ", " + waiting + " events waiting";
         }
+        if (failure != null) {
+            return "failing: last " + failure.describe() + ", breaker " + ApiBreaker.name(breaker.state()) + ", "
+                    + waiting + " events waiting";
+        }
+        return "connected";
     }
 
     @Override
     public void close() {
-        closed = true;
-        consumer.wakeup();
-        try {
-            thread.join(TimeUnit.SECONDS.toMillis(30));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
         timer.shutdownNow();
         admin.close(Duration.ofSeconds(5));
-        dlq.close(Duration.ofSeconds(5));
-    }
-
-    private final class Rebalance implements ConsumerRebalanceListener {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            Map<TopicPartition, OffsetAndMetadata> all = offsets();
-            Map<TopicPartition, OffsetAndMetadata> mine = new HashMap<>();
-            for (TopicPartition tp : partitions) {
-                if (all.containsKey(tp)) {
-                    mine.put(tp, all.get(tp));
-                }
-            }
-            try {
-                if (!mine.isEmpty()) {
-                    consumer.commitSync(mine, Duration.ofSeconds(10));
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("http sink: commit on revocation failed ({})", e.getMessage());
-            }
-            partitions.forEach(lanes::remove);
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            partitions.forEach(lanes::remove);
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (partitions.isEmpty()) {
-                return;
-            }
-            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions),
-                    Duration.ofSeconds(30));
-            for (TopicPartition tp : partitions) {
-                Lane lane = new Lane(tp);
-                OffsetAndMetadata c = committed.get(tp);
-                if (c != null) {
-                    lane.committed = c.offset();
-                    if (c.metadata() != null && c.metadata().startsWith(INFLIGHT)) {
-                        lane.replayUntil = Long.parseLong(c.metadata().substring(INFLIGHT.length()));
-                    }
-                }
-                lanes.put(tp, lane);
-            }
-            LOG.info("http sink owns partitions {}", partitions.stream().map(TopicPartition::partition).sorted().toList());
-        }
+        producer.close(Duration.ofSeconds(5));
     }
 }

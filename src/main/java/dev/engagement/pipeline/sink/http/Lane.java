@@ -1,11 +1,14 @@
 package dev.engagement.pipeline.sink.http;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import dev.engagement.pipeline.sink.SinkRecord;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * One partition's records on their way to the API, in offset order, with at most one batch in
@@ -13,12 +16,14 @@ import java.util.List;
  */
 final class Lane {
     final TopicPartition partition;
-    final ArrayDeque<ConsumerRecord<String, byte[]>> queue = new ArrayDeque<>();
+    final ArrayDeque<SinkRecord> queue = new ArrayDeque<>();
     /** A batch the breaker handed back: sent again first, with the same boundaries and key. */
     Batch held;
     Batch inFlight;
     /** The next offset to commit: everything before it is delivered or dead-lettered. -1: nothing yet. */
     long committed = -1;
+    /** The offset after everything handed to this lane, records and skipped ones alike. */
+    long covered = -1;
     /** After a restart, the last offset of the batch that was in flight: cut exactly that batch again. */
     long replayUntil = -1;
     long firstQueuedAtNanos;
@@ -28,14 +33,27 @@ final class Lane {
         this.partition = partition;
     }
 
-    void add(ConsumerRecord<String, byte[]> r, long nowNanos) {
+    void add(SinkRecord r, long nowNanos) {
         if (queue.isEmpty()) {
             firstQueuedAtNanos = nowNanos;
         }
         queue.add(r);
     }
 
-    /** Nothing queued, held or in flight: a skipped record may move the committed offset on its own. */
+    /** Everything before {@code next} has been handed to the lane (some of it skipped). */
+    void cover(long next) {
+        covered = Math.max(covered, next);
+        settleIdle();
+    }
+
+    /** With nothing queued, held or in flight, the committed offset follows what was covered. */
+    void settleIdle() {
+        if (idle() && covered > committed) {
+            committed = covered;
+            dirty = true;
+        }
+    }
+
     boolean idle() {
         return queue.isEmpty() && held == null && inFlight == null;
     }
@@ -44,8 +62,12 @@ final class Lane {
         return queue.size() + (held == null ? 0 : held.size()) + (inFlight == null ? 0 : inFlight.size());
     }
 
-    /** The next batch to send now, or null: the held one, the replayed one, or a full or lingered one. */
-    Batch next(int batchSize, long lingerNanos, long nowNanos) {
+    /**
+     * The next batch to send now, or null: the held one, the replayed one, or a full or lingered
+     * one. Records {@code settled} says were delivered already are left out; a cut that leaves
+     * nothing moves the committed offset past it.
+     */
+    Batch next(int batchSize, long lingerNanos, long nowNanos, Predicate<SinkRecord> settled) {
         if (inFlight != null) {
             return null;
         }
@@ -54,29 +76,43 @@ final class Lane {
             held = null;
             return b;
         }
-        if (queue.isEmpty()) {
-            return null;
-        }
-        if (replayUntil >= 0) {
-            if (queue.peekLast().offset() < replayUntil) {
-                return null; // the rest of the replayed batch is still being fetched
+        while (!queue.isEmpty()) {
+            boolean redelivery = replayUntil >= 0;
+            List<SinkRecord> taken = new ArrayList<>();
+            if (redelivery) {
+                if (queue.peekLast().offset() < replayUntil) {
+                    return null; // the rest of the replayed batch is still being fetched
+                }
+                while (!queue.isEmpty() && queue.peek().offset() <= replayUntil) {
+                    taken.add(queue.poll());
+                }
+                replayUntil = -1;
+                if (taken.isEmpty()) {
+                    continue; // all of it was settled before the restart and skipped on arrival
+                }
+            } else {
+                if (queue.size() < batchSize && nowNanos - firstQueuedAtNanos < lingerNanos) {
+                    return null;
+                }
+                while (!queue.isEmpty() && taken.size() < batchSize) {
+                    taken.add(queue.poll());
+                }
             }
-            List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-            while (!queue.isEmpty() && queue.peek().offset() <= replayUntil) {
-                records.add(queue.poll());
-            }
-            replayUntil = -1;
             firstQueuedAtNanos = nowNanos;
-            return new Batch(partition, records, true);
+            List<SinkRecord> kept = new ArrayList<>(taken.size());
+            Set<Long> ids = new HashSet<>();
+            for (SinkRecord r : taken) {
+                if (!settled.test(r) && ids.add(r.event().eventId())) {
+                    kept.add(r);
+                }
+            }
+            if (!kept.isEmpty()) {
+                return new Batch(partition, kept, redelivery, taken.size() - kept.size());
+            }
+            committed = Math.max(committed, taken.get(taken.size() - 1).offset() + 1);
+            dirty = true;
+            settleIdle();
         }
-        if (queue.size() < batchSize && nowNanos - firstQueuedAtNanos < lingerNanos) {
-            return null;
-        }
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>(Math.min(batchSize, queue.size()));
-        while (!queue.isEmpty() && records.size() < batchSize) {
-            records.add(queue.poll());
-        }
-        firstQueuedAtNanos = nowNanos;
-        return new Batch(partition, records);
+        return null;
     }
 }

@@ -1,6 +1,6 @@
 package dev.engagement.pipeline.sink.http;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import dev.engagement.pipeline.sink.SinkRecord;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,11 +11,11 @@ import java.util.Optional;
  * How a batch ended: records the API took, records that go to the dead-letter topic, and, when the
  * breaker stopped the work, the not yet settled tail to send again later (same boundaries, same key).
  */
-record Settlement(List<ConsumerRecord<String, byte[]>> delivered, List<DeadLetter> deadLetters,
+record Settlement(List<SinkRecord> delivered, List<DeadLetter> deadLetters,
                   Optional<Batch> held) {
 
     /** A record the API refused for good, or that ran out of attempts, and why. */
-    record DeadLetter(ConsumerRecord<String, byte[]> record, String reason, int status, String detail, int attempts,
+    record DeadLetter(SinkRecord record, String reason, int status, String detail, int attempts,
                       Instant firstAttempt, Instant lastAttempt) {
     }
 
@@ -29,7 +29,7 @@ record Settlement(List<ConsumerRecord<String, byte[]>> delivered, List<DeadLette
 
     static Settlement deadLettered(Batch b, String reason, ApiClient.Outcome last, Instant now) {
         List<DeadLetter> out = new ArrayList<>(b.size());
-        for (ConsumerRecord<String, byte[]> r : b.records) {
+        for (SinkRecord r : b.records) {
             out.add(new DeadLetter(r, reason, last.status(), last.describe(), b.attempts, b.firstAttempt, now));
         }
         return new Settlement(List.of(), out, Optional.empty());
@@ -37,7 +37,7 @@ record Settlement(List<ConsumerRecord<String, byte[]>> delivered, List<DeadLette
 
     /** This settlement followed by the next part of the same batch. */
     Settlement then(Settlement next) {
-        List<ConsumerRecord<String, byte[]>> d = new ArrayList<>(delivered);
+        List<SinkRecord> d = new ArrayList<>(delivered);
         d.addAll(next.delivered);
         List<DeadLetter> dl = new ArrayList<>(deadLetters);
         dl.addAll(next.deadLetters);
@@ -49,7 +49,7 @@ record Settlement(List<ConsumerRecord<String, byte[]>> delivered, List<DeadLette
         if (held.isEmpty()) {
             return new Settlement(delivered, deadLetters, Optional.of(rest));
         }
-        List<ConsumerRecord<String, byte[]>> tail = new ArrayList<>(held.get().records);
+        List<SinkRecord> tail = new ArrayList<>(held.get().records);
         tail.addAll(rest.records);
         return new Settlement(delivered, deadLetters, Optional.of(new Batch(rest.partition, tail)));
     }

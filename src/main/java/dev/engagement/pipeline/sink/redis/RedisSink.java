@@ -5,7 +5,10 @@ import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.Timestamps;
 import dev.engagement.pipeline.sink.FencedException;
 import dev.engagement.pipeline.sink.ForeignStateException;
+import dev.engagement.pipeline.sink.RewindException;
+import dev.engagement.pipeline.sink.SinkBatch;
 import dev.engagement.pipeline.sink.SinkRecord;
+import dev.engagement.pipeline.sink.StoreRefusedException;
 import dev.engagement.pipeline.sink.TransactionalSink;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
@@ -23,16 +26,20 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 
 /**
  * Live aggregates in Redis. Each batch is one script run: aggregates, per-event
- * de-duplication, the fencing check and the Kafka positions change together or not at all.
- * Engagement is summed as integer milliseconds; seconds and scores are derived from them.
+ * de-duplication, the fencing check, the check that Redis still stands where the batch starts, and
+ * the Kafka positions change together or not at all. Engagement is summed as integer
+ * milliseconds; seconds and scores are derived from them. A Redis that may evict keys is refused.
  */
 public final class RedisSink implements TransactionalSink {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisSink.class);
     private static final String APPLY = resource("/redis/apply-batch.lua");
     private static final String CLAIM = resource("/redis/claim.lua");
+    static final String STORE_KEY = "pipeline:redis:store";
 
     private final LazyRedis redis;
     private final String display;
@@ -41,6 +48,10 @@ public final class RedisSink implements TransactionalSink {
     private final Map<TopicPartition, String> epochs = new HashMap<>();
     private String applySha;
     private String claimSha;
+    private String storeId;
+    private String warnedPolicy;
+    private long policyCheckedAtMs;
+    private static final long POLICY_CHECK_EVERY_MS = 30_000;
     private volatile String status = "connected";
 
     public RedisSink(PipelineConfig.Redis config, Clock clock) {
@@ -55,11 +66,64 @@ public final class RedisSink implements TransactionalSink {
         return "redis";
     }
 
+    /** The id kept in Redis under pipeline:redis:store (created on first use), after checking the eviction policy. */
     @Override
-    public Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions, String sourceId)
-            throws ForeignStateException {
+    public synchronized String storeId() throws StoreRefusedException {
+        requireNoEviction();
+        var redis = this.redis.sync();
+        redis.set(STORE_KEY, java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12),
+                io.lettuce.core.SetArgs.Builder.nx());
+        storeId = redis.get(STORE_KEY);
+        return storeId;
+    }
+
+    /**
+     * An evicting Redis breaks the promise: an evicted seen bit counts an event twice, an evicted
+     * hash loses counts, evicted positions rewind. allkeys-* is refused; volatile-* only evicts
+     * keys with a time to live, which here are the per-minute ranks: a warning.
+     */
+    void requireNoEviction() throws StoreRefusedException {
+        policyCheckedAtMs = clock.millis();
+        String policy;
+        try {
+            policy = infoField(redis.sync().info("memory"), "maxmemory_policy");
+        } catch (io.lettuce.core.RedisCommandExecutionException e) {
+            if (!Objects.equals(warnedPolicy, "?")) {
+                LOG.warn("Redis {} does not answer INFO ({}): its maxmemory-policy cannot be checked; it must be "
+                        + "noeviction, or keys the sink relies on may be evicted", display, e.getMessage());
+                warnedPolicy = "?";
+            }
+            return;
+        }
+        if (policy != null && policy.startsWith("allkeys-")) {
+            throw new StoreRefusedException("Redis " + display + " has maxmemory-policy " + policy + ": it may evict "
+                    + "any key, and an evicted aggregate loses counts, an evicted seen mark counts an event twice, an "
+                    + "evicted position applies events again. Set maxmemory-policy to noeviction (CONFIG SET "
+                    + "maxmemory-policy noeviction, or in redis.conf) and give Redis the memory it needs");
+        }
+        if (policy != null && policy.startsWith("volatile-") && !policy.equals(warnedPolicy)) {
+            LOG.warn("Redis {} has maxmemory-policy {}: under memory pressure it may evict the per-minute "
+                    + "per-minute rank:engagement:* sets before their time; noeviction keeps them", display, policy);
+            warnedPolicy = policy;
+        }
+    }
+
+    static String infoField(String info, String field) {
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith(field + ":")) {
+                return line.substring(field.length() + 1).strip();
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public synchronized Map<TopicPartition, OptionalLong> claim(Collection<TopicPartition> partitions, String sourceId)
+            throws StoreRefusedException {
+        requireNoEviction();
         List<String> args = new ArrayList<>();
         args.add(sourceId);
+        args.add(storeId == null ? storeId() : storeId);
         partitions.stream().map(RedisSink::field).forEach(args::add);
         List<Object> reply = eval(true, args);
         if ("FOREIGN".equals(reply.get(0))) {
@@ -80,16 +144,25 @@ public final class RedisSink implements TransactionalSink {
     }
 
     @Override
-    public WriteResult write(List<SinkRecord> batch, Map<TopicPartition, Long> nextOffsets) throws FencedException {
+    public synchronized WriteResult write(SinkBatch sinkBatch) throws FencedException, RewindException,
+            StoreRefusedException {
+        if (clock.millis() - policyCheckedAtMs > POLICY_CHECK_EVERY_MS) {
+            requireNoEviction(); // someone may have changed it since the claim
+        }
+        List<SinkRecord> batch = sinkBatch.records();
+        Map<TopicPartition, Long> nextOffsets = sinkBatch.next();
         List<String> args = new ArrayList<>(16 + batch.size() * 6);
         args.add(Integer.toString(nextOffsets.size()));
+        Map<String, TopicPartition> byField = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> e : nextOffsets.entrySet()) {
             String epoch = epochs.get(e.getKey());
             if (epoch == null) {
                 throw new FencedException("partition " + e.getKey() + " was never claimed by this instance");
             }
             args.add(field(e.getKey()));
+            byField.put(field(e.getKey()), e.getKey());
             args.add(epoch);
+            args.add(Long.toString(sinkBatch.start().get(e.getKey())));
             args.add(Long.toString(e.getValue()));
         }
         Instant now = clock.instant();
@@ -141,6 +214,13 @@ public final class RedisSink implements TransactionalSink {
         List<Object> reply = eval(false, args);
         if ("FENCED".equals(reply.get(0))) {
             throw new FencedException("partition " + reply.get(1) + " is now owned by another instance");
+        }
+        if ("REWIND".equals(reply.get(0))) {
+            Map<TopicPartition, Long> stored = new HashMap<>();
+            for (int i = 1; i + 1 < reply.size(); i += 2) {
+                stored.put(byField.get(String.valueOf(reply.get(i))), Long.parseLong(String.valueOf(reply.get(i + 1))));
+            }
+            throw new RewindException(stored, sinkBatch.start());
         }
         status = "connected";
         return new WriteResult(((Long) reply.get(1)).intValue(), ((Long) reply.get(2)).intValue());

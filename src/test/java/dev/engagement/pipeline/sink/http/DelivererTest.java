@@ -6,7 +6,7 @@ import dev.engagement.pipeline.testing.ApiReceiver;
 import dev.engagement.pipeline.testing.MutableClock;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import dev.engagement.pipeline.sink.SinkRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -75,10 +75,10 @@ class DelivererTest {
     }
 
     private static Batch batch(int n) {
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        List<SinkRecord> records = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            records.add(new ConsumerRecord<>(TP.topic(), TP.partition(), 100 + i, "c",
-                    ("{\"event_id\":" + (i + 1) + "}").getBytes(StandardCharsets.UTF_8)));
+            records.add(new SinkRecord(TP, 100 + i, 0, "c",
+                    ("{\"event_id\":" + (i + 1) + "}").getBytes(StandardCharsets.UTF_8), null));
         }
         return new Batch(TP, records);
     }
@@ -162,7 +162,7 @@ class DelivererTest {
         receiver.respond(r -> r.events.stream().anyMatch(e -> e.get("event_id").asInt() == 6)
                 ? ApiReceiver.Reply.status(422) : ApiReceiver.Reply.status(200));
         Settlement s = deliver(batch(8));
-        assertThat(s.delivered()).extracting(ConsumerRecord::offset).containsExactly(100L, 101L, 102L, 103L, 104L, 106L, 107L);
+        assertThat(s.delivered()).extracting(SinkRecord::offset).containsExactly(100L, 101L, 102L, 103L, 104L, 106L, 107L);
         assertThat(s.deadLetters()).singleElement().satisfies(d -> {
             assertThat(d.record().offset()).isEqualTo(105);
             assertThat(d.reason()).isEqualTo("rejected");
@@ -254,5 +254,29 @@ class DelivererTest {
             assertThat(deliver(batch(1)).deadLetters()).hasSize(1);
         }
         assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.CLOSED);
+    }
+
+    @Test
+    void aRefusedTokenOpensTheBreakerAtOnceAndHoldsTheBatchWithoutCostingAnAttempt() throws Exception {
+        for (int status : new int[] {401, 403}) {
+            timer.shutdownNow();
+            build(Map.of());
+            receiver.respond(r -> ApiReceiver.Reply.status(status));
+            Settlement s = deliver(batch(3));
+            assertThat(s.held()).as("refused credentials say nothing about the batch").isPresent();
+            assertThat(s.deadLetters()).isEmpty();
+            assertThat(s.held().get().attempts).isZero();
+            assertThat(breaker.state()).as("one " + status + " is enough").isEqualTo(CircuitBreaker.State.OPEN);
+            for (int probe = 0; probe < 10; probe++) { // the token stays bad for a long time
+                clock.advance(Duration.ofSeconds(11));
+                s = deliver(s.held().orElseThrow());
+                assertThat(s.deadLetters()).isEmpty();
+                assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.OPEN);
+            }
+            assertThat(s.held().orElseThrow().attempts).isZero();
+            receiver.respond(r -> ApiReceiver.Reply.status(200));
+            clock.advance(Duration.ofSeconds(11));
+            assertThat(deliver(s.held().get()).delivered()).hasSize(3);
+        }
     }
 }

@@ -3,6 +3,8 @@ package dev.engagement.pipeline.sink.http;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.local.EmbeddedKafka;
 import dev.engagement.pipeline.model.EventType;
+import dev.engagement.pipeline.sink.KafkaAccess;
+import dev.engagement.pipeline.sink.SinkRuntime;
 import dev.engagement.pipeline.testing.ApiReceiver;
 import dev.engagement.pipeline.testing.Events;
 import dev.engagement.pipeline.testing.PipelineProcess;
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -81,9 +84,11 @@ class HttpSinkIT {
         AtomicBoolean flowing = new AtomicBoolean(true);
         long firstId = nextId.get();
         int deadLettersBefore = TopicReader.readAll(config, Topics.HTTP_DLQ).size();
+        HttpSink sink = new HttpSink(config, registry);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producer(config, "it"));
-             HttpSink sink = new HttpSink(config, registry)) {
-            sink.start();
+             KafkaAccess kafka = new KafkaAccess(config);
+             SinkRuntime runtime = new SinkRuntime(sink, kafka, registry, Clock.systemUTC())) {
+            runtime.start();
             sent.addAll(produce(producer, 100));
             await().atMost(Duration.ofSeconds(30)).until(() -> receiver.deliveredEventIds().containsAll(sent));
 
@@ -101,7 +106,7 @@ class HttpSinkIT {
             producerThread.start();
             Instant outage = Instant.now();
             await().atMost(Duration.ofSeconds(30)).until(() -> sink.breaker().open());
-            assertThat(sink.status()).startsWith("breaker OPEN").contains("503").contains("events waiting");
+            assertThat(runtime.status()).startsWith("breaker OPEN").contains("503").contains("events waiting");
             await().atMost(Duration.ofSeconds(65)).pollInterval(Duration.ofMillis(200))
                     .until(() -> !Instant.now().isBefore(outage.plusSeconds(60))); // the outage lasts 60 s
             long callsDuringOutage = receiver.requests().stream().filter(r -> r.answered() == 503).count();
@@ -130,7 +135,7 @@ class HttpSinkIT {
                     .counter().count()).isPositive();
             assertThat(callsDuringOutage).as("the breaker stops hammering: calls in a 60 s outage")
                     .isLessThan(60);
-            await().atMost(Duration.ofSeconds(10)).until(() -> "connected".equals(sink.status()));
+            await().atMost(Duration.ofSeconds(10)).until(() -> "connected".equals(runtime.status()));
         }
     }
 
@@ -140,8 +145,9 @@ class HttpSinkIT {
         Set<Long> refused = new TreeSet<>();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.producer(config, "it"));
-             HttpSink sink = new HttpSink(config, registry)) {
-            sink.start();
+             KafkaAccess kafka = new KafkaAccess(config);
+             SinkRuntime runtime = new SinkRuntime(new HttpSink(config, registry), kafka, registry, Clock.systemUTC())) {
+            runtime.start();
             Set<Long> ids = produce(producer, 0);
             long first = nextId.get();
             refused.addAll(Set.of(first + 3, first + 17, first + 18, first + 60));

@@ -29,6 +29,7 @@ import java.util.Random;
 
 import static dev.engagement.pipeline.testing.Events.P0;
 import static dev.engagement.pipeline.testing.Events.P1;
+import static dev.engagement.pipeline.testing.Events.batch;
 import static dev.engagement.pipeline.testing.Events.event;
 import static dev.engagement.pipeline.testing.Events.record;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -71,6 +72,7 @@ class RedisSinkIT {
             sink.claim(List.of(P0), SOURCE);
             long offset = 0;
             for (int batch = 0; batch < 40; batch++) {
+                long start = offset;
                 List<SinkRecord> records = new ArrayList<>();
                 for (int i = 0; i < 500; i++) {
                     long id = batch * 500L + i + 1;
@@ -87,7 +89,7 @@ class RedisSinkIT {
                         records.add(record(P0, offset++, event(id, "c0", EventType.PAUSE, 999L, NOW.minusSeconds(30))));
                     }
                 }
-                TransactionalSink.WriteResult r = sink.write(records, Map.of(P0, offset));
+                TransactionalSink.WriteResult r = sink.write(batch(records, Map.of(P0, start), Map.of(P0, offset)));
                 assertThat(r.applied()).isEqualTo(500);
                 assertThat(r.duplicates()).isEqualTo(batch > 0 ? 50 : 0);
             }
@@ -119,7 +121,7 @@ class RedisSinkIT {
             EnrichedEvent later = event(2, "c", EventType.PLAY, 10L, Instant.parse("2025-08-10T14:30:59.5Z"));
             EnrichedEvent earlier = event(3, "c", EventType.CLICK, null, Instant.parse("2025-08-10T14:30:01Z"));
             assertThat(later.eventTs()).isEqualTo("2025-08-10T14:30:59.500Z");
-            sink.write(List.of(record(P0, 0, later), record(P0, 1, earlier)), Map.of(P0, 2L));
+            sink.write(batch(P0, 0, record(P0, 0, later), record(P0, 1, earlier)));
         }
         Map<String, String> h = redis.hgetall("content:c");
         assertThat(h).containsEntry("title", "Title c").containsEntry("type", "video").containsEntry("length_seconds", "1000")
@@ -132,8 +134,7 @@ class RedisSinkIT {
     void perMinuteRanksOlderThanTheirLifetimeAreNotWritten() throws Exception {
         try (RedisSink sink = sink()) {
             sink.claim(List.of(P0), SOURCE);
-            sink.write(List.of(record(P0, 0, event(1, "c", EventType.PLAY, 1000L, NOW.minusSeconds(3 * 86_400)))),
-                    Map.of(P0, 1L));
+            sink.write(batch(P0, 0, record(P0, 0, event(1, "c", EventType.PLAY, 1000L, NOW.minusSeconds(3 * 86_400)))));
         }
         assertThat(redis.keys("rank:engagement:*")).isEmpty();
         assertThat(redis.hget("content:c", "events")).isEqualTo("1");
@@ -143,7 +144,7 @@ class RedisSinkIT {
     void refusesStateBuiltFromAnotherTopicInsteadOfSkippingEvents() throws Exception {
         try (RedisSink sink = sink()) {
             sink.claim(List.of(P0), SOURCE);
-            sink.write(List.of(record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))), Map.of(P0, 1L));
+            sink.write(batch(P0, 0, record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))));
         }
         try (RedisSink sink = sink()) {
             assertThatThrownBy(() -> sink.claim(List.of(P0), "topic-id-2"))
@@ -156,16 +157,65 @@ class RedisSinkIT {
     void aStalledOwnerIsFencedOnceAnotherClaimsItsPartition() throws Exception {
         try (RedisSink old = sink(); RedisSink successor = sink()) {
             old.claim(List.of(P0, P1), SOURCE);
-            old.write(List.of(record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))), Map.of(P0, 1L));
+            old.write(batch(P0, 0, record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))));
 
             assertThat(successor.claim(List.of(P0), SOURCE)).containsEntry(P0, OptionalLong.of(1));
-            assertThatThrownBy(() -> old.write(List.of(record(P0, 1, event(2, "c", EventType.PLAY, 7L, NOW))),
-                    Map.of(P0, 2L))).isInstanceOf(FencedException.class);
+            assertThatThrownBy(() -> old.write(batch(P0, 1, record(P0, 1, event(2, "c", EventType.PLAY, 7L, NOW)))))
+                    .isInstanceOf(FencedException.class);
             // the partition it still owns is not affected
-            old.write(List.of(record(P1, 0, event(3, "c", EventType.PLAY, 11L, NOW))), Map.of(P1, 1L));
-            successor.write(List.of(record(P0, 1, event(2, "c", EventType.PLAY, 7L, NOW))), Map.of(P0, 2L));
+            old.write(batch(P1, 0, record(P1, 0, event(3, "c", EventType.PLAY, 11L, NOW))));
+            successor.write(batch(P0, 1, record(P0, 1, event(2, "c", EventType.PLAY, 7L, NOW))));
         }
         assertThat(redis.hget("content:c", "engagement_ms")).isEqualTo("23");
         assertThat(redis.hget("content:c", "events")).isEqualTo("3");
+    }
+
+    @Test
+    void aStaleWriteCarryingEventsTheNewOwnerHasNotAppliedIsRefusedByTheEpochNotAbsorbedByTheSeenSet()
+            throws Exception {
+        try (RedisSink old = sink(); RedisSink successor = sink()) {
+            old.claim(List.of(P0), SOURCE);
+            successor.claim(List.of(P0), SOURCE);
+            // events 10 and 11 were never applied by anyone: only the epoch can refuse them
+            assertThatThrownBy(() -> old.write(batch(P0, 0, record(P0, 0, event(10, "c", EventType.PLAY, 5L, NOW)),
+                    record(P0, 1, event(11, "c", EventType.PLAY, 5L, NOW))))).isInstanceOf(FencedException.class);
+            assertThat(redis.getbit("pipeline:seen:0", 10)).as("the refused write marked nothing as seen").isZero();
+            assertThat(redis.exists("content:c", "stats:global")).isZero();
+            assertThat(successor.write(batch(P0, 0, record(P0, 0, event(10, "c", EventType.PLAY, 5L, NOW)),
+                    record(P0, 1, event(11, "c", EventType.PLAY, 5L, NOW)))).applied()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aRedisThatWentBackInTimeRefusesTheBatchAndSaysWhereItStands() throws Exception {
+        try (RedisSink sink = sink()) {
+            sink.claim(List.of(P0, P1), SOURCE);
+            sink.write(batch(P0, 0, record(P0, 0, event(1, "c", EventType.PLAY, 5L, NOW))));
+            sink.write(batch(P1, 0, record(P1, 0, event(2, "c", EventType.PLAY, 5L, NOW))));
+            // as if restored from a snapshot taken before P0 moved past offset 1: this instance thinks 3
+            var rewind = org.assertj.core.api.Assertions.catchThrowableOfType(
+                    dev.engagement.pipeline.sink.RewindException.class,
+                    () -> sink.write(batch(List.of(record(P0, 3, event(4, "c", EventType.PLAY, 5L, NOW)),
+                                    record(P1, 1, event(5, "c", EventType.PLAY, 5L, NOW))),
+                            Map.of(P0, 3L, P1, 1L), Map.of(P0, 4L, P1, 2L))));
+            assertThat(rewind.stored()).containsExactly(Map.entry(P0, 1L));
+            assertThat(redis.hget("stats:global", "events")).as("nothing of the refused batch applied").isEqualTo("2");
+            assertThat(redis.hget("pipeline:redis:offsets", "engagement.enriched:1")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void refusesARedisThatMayEvictKeysAndNamesThePolicy() throws Exception {
+        redis.configSet("maxmemory-policy", "allkeys-lru");
+        try (RedisSink sink = sink()) {
+            assertThatThrownBy(sink::storeId).isInstanceOf(dev.engagement.pipeline.sink.StoreRefusedException.class)
+                    .hasMessageContaining("maxmemory-policy allkeys-lru").hasMessageContaining("noeviction");
+            assertThatThrownBy(() -> sink.claim(List.of(P0), SOURCE))
+                    .isInstanceOf(dev.engagement.pipeline.sink.StoreRefusedException.class);
+            redis.configSet("maxmemory-policy", "volatile-ttl");
+            assertThat(sink.storeId()).as("volatile-* only warns").matches("[0-9a-f]{12}");
+        } finally {
+            redis.configSet("maxmemory-policy", "noeviction");
+        }
     }
 }

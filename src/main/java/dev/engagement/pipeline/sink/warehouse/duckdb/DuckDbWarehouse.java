@@ -4,6 +4,8 @@ import dev.engagement.pipeline.fault.FaultPoints;
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.Timestamps;
 import dev.engagement.pipeline.sink.ForeignStateException;
+import dev.engagement.pipeline.sink.RewindException;
+import dev.engagement.pipeline.sink.SinkBatch;
 import dev.engagement.pipeline.sink.SinkRecord;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
 import org.apache.kafka.common.TopicPartition;
@@ -21,6 +23,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,8 +34,10 @@ import java.util.Set;
 /**
  * The warehouse in a local DuckDB file. Each batch is one transaction: rows go through the appender
  * into a temporary staging table, then {@code INSERT OR IGNORE} into the table (event_id is its
- * primary key: a row per event, never two), and the Kafka positions are updated beside them.
- * DuckDB lets one process write a file, which also fences any second writer.
+ * primary key: a row per event, never two), and the Kafka positions are updated beside them, after
+ * checking that the stored positions are where the batch starts (a file restored from an older copy
+ * is read again from its own positions). DuckDB lets one process write a file, which also fences
+ * any second writer; the file's own id ({@code pipeline_store}) names its consumer group.
  */
 public final class DuckDbWarehouse implements Warehouse {
     static final String DDL = """
@@ -94,6 +99,9 @@ public final class DuckDbWarehouse implements Warehouse {
                 s.execute(DDL);
                 s.execute(OFFSETS_DDL);
                 s.execute("CREATE TABLE IF NOT EXISTS pipeline_source (topic_id VARCHAR NOT NULL)");
+                s.execute("CREATE TABLE IF NOT EXISTS pipeline_store (id VARCHAR NOT NULL)");
+                s.execute("INSERT INTO pipeline_store SELECT '" + java.util.UUID.randomUUID().toString().replace("-", "")
+                        .substring(0, 12) + "' WHERE NOT EXISTS (SELECT 1 FROM pipeline_store)");
                 s.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM " + TABLE + " LIMIT 0");
             }
         }
@@ -104,6 +112,18 @@ public final class DuckDbWarehouse implements Warehouse {
     @Override
     public String name() {
         return "warehouse";
+    }
+
+    @Override
+    public synchronized String storeId() throws SQLException {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT id FROM pipeline_store")) {
+            String id = rs.next() ? rs.getString(1) : null;
+            connection.commit();
+            if (id == null) {
+                throw new SQLException("the warehouse " + file + " has no pipeline_store row");
+            }
+            return id;
+        }
     }
 
     @Override
@@ -139,9 +159,11 @@ public final class DuckDbWarehouse implements Warehouse {
     }
 
     @Override
-    public synchronized WriteResult write(List<SinkRecord> batch, Map<TopicPartition, Long> nextOffsets)
-            throws SQLException {
+    public synchronized WriteResult write(SinkBatch sinkBatch) throws SQLException, RewindException {
+        List<SinkRecord> batch = sinkBatch.records();
+        Map<TopicPartition, Long> nextOffsets = sinkBatch.next();
         try {
+            requireAt(sinkBatch.start());
             Set<Long> seen = new HashSet<>();
             try (DuckDBAppender appender = connection.createAppender("temp", "main", "staging")) {
                 for (SinkRecord r : batch) {
@@ -169,14 +191,37 @@ public final class DuckDbWarehouse implements Warehouse {
             connection.commit();
             status = "connected";
             return new WriteResult(inserted, batch.size() - inserted);
-        } catch (SQLException | RuntimeException e) {
-            status = "failing: " + e.getMessage();
+        } catch (SQLException | RuntimeException | RewindException e) {
+            if (!(e instanceof RewindException)) {
+                status = "failing: " + e.getMessage();
+            }
             try {
                 connection.rollback();
             } catch (SQLException rollback) {
                 e.addSuppressed(rollback);
             }
             throw e;
+        }
+    }
+
+    /** Refuses a batch that does not start where the stored positions stand (0: nothing stored). */
+    private void requireAt(Map<TopicPartition, Long> start) throws SQLException, RewindException {
+        Map<TopicPartition, Long> behind = new HashMap<>();
+        try (PreparedStatement q = connection.prepareStatement(
+                "SELECT next_offset FROM pipeline_offsets WHERE topic = ? AND kafka_partition = ?")) {
+            for (Map.Entry<TopicPartition, Long> e : start.entrySet()) {
+                q.setString(1, e.getKey().topic());
+                q.setInt(2, e.getKey().partition());
+                try (ResultSet rs = q.executeQuery()) {
+                    long stored = rs.next() ? rs.getLong(1) : 0;
+                    if (stored != e.getValue()) {
+                        behind.put(e.getKey(), stored);
+                    }
+                }
+            }
+        }
+        if (!behind.isEmpty()) {
+            throw new RewindException(behind, start);
         }
     }
 

@@ -1,0 +1,61 @@
+package dev.engagement.pipeline.sink.http;
+
+import dev.engagement.pipeline.model.EventType;
+import dev.engagement.pipeline.sink.SinkRecord;
+import dev.engagement.pipeline.testing.Events;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LaneTest {
+    private static final TopicPartition TP = new TopicPartition("engagement.enriched", 3);
+
+    private static SinkRecord rec(long offset, long eventId) {
+        return Events.record(TP, offset, Events.event(eventId, "c", EventType.PLAY, 1L, Instant.now()));
+    }
+
+    @Test
+    void leavesOutEventsTheApiHasAndEventsTwiceInOneBatchAndKeepsTheBoundaries() {
+        Lane lane = new Lane(TP);
+        lane.committed = 10;
+        for (long o = 10; o < 16; o++) {
+            lane.add(rec(o, o == 13 ? 11 : o), 0); // offset 13 carries event 11 again
+        }
+        lane.cover(16);
+        Set<Long> settled = Set.of(12L);
+        Batch b = lane.next(100, 0, 1, r -> settled.contains(r.event().eventId()));
+        assertThat(b.records).extracting(SinkRecord::offset).containsExactly(10L, 11L, 14L, 15L);
+        assertThat(b.skipped).isEqualTo(2);
+        assertThat(b.key()).isEqualTo("engagement.enriched-3-10-15");
+    }
+
+    @Test
+    void aReplayedBatchThatWasSettledBeforeTheRestartIsNotSentAndTheOffsetMovesOn() {
+        Lane lane = new Lane(TP);
+        lane.committed = 20;
+        lane.covered = 20;
+        lane.replayUntil = 24;
+        // offsets 20..24 were settled: they were skipped on arrival, only later ones are queued
+        lane.add(rec(25, 125), 0);
+        lane.cover(26);
+        Batch b = lane.next(100, 0, 1, r -> false);
+        assertThat(b.redelivery).as("only the range in flight at the crash is a redelivery").isFalse();
+        assertThat(b.records).extracting(SinkRecord::offset).containsExactly(25L);
+    }
+
+    @Test
+    void aCutWithNothingLeftToSendMovesTheCommittedOffsetPastIt() {
+        Lane lane = new Lane(TP);
+        lane.committed = 0;
+        lane.add(rec(0, 1), 0);
+        lane.add(rec(1, 2), 0);
+        lane.cover(2);
+        assertThat(lane.next(100, 0, 1, r -> true)).isNull();
+        assertThat(lane.committed).isEqualTo(2);
+        assertThat(lane.idle()).isTrue();
+    }
+}
