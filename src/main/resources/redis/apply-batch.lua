@@ -2,12 +2,14 @@
 -- positions. Refuses the whole batch if another instance has claimed one of its partitions since
 -- (FENCED), or if the stored position of a partition is not where the batch starts (REWIND: Redis
 -- went back in time, e.g. restarted from an older snapshot; the sink reads again from the stored
--- position). Each event id counts once, ever: a bit per id in pipeline:seen:{id / 2^20}.
+-- position). Each event id counts once, ever: a bit per id in pipeline:seen:{id / 2^20}. The chunk
+-- and the bit are computed by the sink from the 64-bit id (Lua numbers are doubles: ids above 2^53
+-- would collide if the script did the division).
 --
 -- ARGV: nparts, (field, epoch, startOffset, nextOffset)*, nowIso,
 --       ncontent, (contentId, title, type, lengthSeconds)*,
 --       nminutes, (minute, expireAt)*,
---       nevents, (eventId, contentIndex, typeIndex 1..4, durationMs, minuteIndex or 0, eventTsFixedMillis)*
+--       nevents, (seenChunk, seenBit, contentIndex, typeIndex 1..4, durationMs, minuteIndex or 0, eventTsFixedMillis)*
 local EPOCHS, OFFSETS = 'pipeline:redis:epochs', 'pipeline:redis:offsets'
 local TYPES = {'play', 'pause', 'finish', 'click'}
 
@@ -62,15 +64,15 @@ local agg = {}
 local total = {0, 0, 0, 0, 0, 0}
 local applied, duplicates = 0, 0
 for e = 1, nevents do
-  local id = tonumber(ARGV[i])
-  local c = tonumber(ARGV[i + 1])
-  local t = tonumber(ARGV[i + 2])
-  local ms = tonumber(ARGV[i + 3])
-  local m = tonumber(ARGV[i + 4])
-  local ts = ARGV[i + 5]
-  i = i + 6
-  local chunk = math.floor(id / 1048576)
-  if redis.call('SETBIT', 'pipeline:seen:' .. string.format('%d', chunk), id - chunk * 1048576, 1) == 0 then
+  local chunk = ARGV[i]
+  local bit = tonumber(ARGV[i + 1])
+  local c = tonumber(ARGV[i + 2])
+  local t = tonumber(ARGV[i + 3])
+  local ms = tonumber(ARGV[i + 4])
+  local m = tonumber(ARGV[i + 5])
+  local ts = ARGV[i + 6]
+  i = i + 7
+  if redis.call('SETBIT', 'pipeline:seen:' .. chunk, bit, 1) == 0 then
     applied = applied + 1
     local a = agg[c]
     if not a then a = {0, 0, 0, 0, 0, 0, ''}; agg[c] = a end

@@ -143,7 +143,7 @@ public final class Pipeline implements AutoCloseable {
             });
             started.push(sampler);
             sampler.start();
-            api = new ApiServer(config.httpPort(), health, registry, redisQueries, sampler, Optional.ofNullable(warehouse));
+            api = new ApiServer(config.http(), health, registry, redisQueries, sampler, Optional.ofNullable(warehouse));
             started.push(api);
             api.start();
         }
@@ -256,7 +256,7 @@ public final class Pipeline implements AutoCloseable {
         List<ServiceCheck> checks = new ArrayList<>();
         checks.add(check("kafka", () -> {
             int nodes = admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).size();
-            String detail = nodes + " broker(s) at " + config.kafka().bootstrapServers();
+            String detail = nodes + " broker(s) at " + config.kafka();
             if (processor != null && !processor.stoppedFor().isEmpty()) {
                 return new ServiceCheck.Result("disconnected", "stream processor stopped: " + processor.stoppedFor()
                         + "; " + detail, true);

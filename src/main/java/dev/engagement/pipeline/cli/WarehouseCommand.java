@@ -34,9 +34,9 @@ final class WarehouseCommand implements Runnable {
     }
 
     @Command(name = "query", mixinStandardHelpOptions = true,
-            description = {"Runs SQL against the configured warehouse and prints the result.",
-                    "While a pipeline writes the DuckDB file, the query goes through that pipeline's API on "
-                            + "HTTP_PORT (loopback only) and changes nothing."})
+            description = {"Runs one SELECT against the configured warehouse and prints the result.",
+                    "The warehouse keeps it read-only. While a pipeline writes the DuckDB file, the query goes "
+                            + "through that pipeline's API on HTTP_PORT of this host (with ADMIN_TOKEN when set)."})
     static final class Query implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -58,7 +58,8 @@ final class WarehouseCommand implements Runnable {
             }
             Warehouse.QueryResult result;
             try (DuckDbWarehouse warehouse = new DuckDbWarehouse(config.warehouse().duckdbPath(), true)) {
-                result = warehouse.queryReadOnly(sql);
+                result = warehouse.select(sql, new Warehouse.QueryLimits(config.http().queryTimeout(),
+                        config.http().queryMaxRows()));
             } catch (SQLException e) {
                 if (e.getMessage() == null || !e.getMessage().contains("lock")) {
                     throw e;
@@ -66,6 +67,9 @@ final class WarehouseCommand implements Runnable {
                 result = viaRunningPipeline(config);
             }
             print(result, format, System.out);
+            if (result.truncated()) {
+                System.err.println("(cut at " + result.rows().size() + " rows: WAREHOUSE_QUERY_MAX_ROWS)");
+            }
             return 0;
         }
 
@@ -73,9 +77,12 @@ final class WarehouseCommand implements Runnable {
             URI uri = URI.create("http://127.0.0.1:" + config.httpPort() + "/api/warehouse/query");
             HttpResponse<String> response;
             try {
-                response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
-                        .POST(HttpRequest.BodyPublishers.ofString(sql, StandardCharsets.UTF_8)).build(),
-                        HttpResponse.BodyHandlers.ofString());
+                HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
+                        .POST(HttpRequest.BodyPublishers.ofString(sql, StandardCharsets.UTF_8));
+                if (!config.http().adminToken().isEmpty()) {
+                    request.header("Authorization", "Bearer " + config.http().adminToken().reveal());
+                }
+                response = HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(config.warehouse().duckdbPath() + " is in use by another process, and "
                         + "no pipeline API answered on port " + config.httpPort() + " to run the query there");

@@ -78,14 +78,21 @@ public final class ConfigLoader {
     }
 
     private PipelineConfig build() {
+        PipelineConfig.SslMode sslMode = sslMode();
+        Optional<Path> rootCert = readableFile(Setting.POSTGRES_SSLROOTCERT);
+        if (sslMode == PipelineConfig.SslMode.VERIFY_FULL && rootCert.isEmpty()) {
+            problems.add("POSTGRES_SSLROOTCERT is required when POSTGRES_SSLMODE=verify-full: the CA that signed the "
+                    + "server's certificate");
+        }
         var postgres = new PipelineConfig.Postgres(
                 host(Setting.POSTGRES_HOST), port(Setting.POSTGRES_PORT), required(Setting.POSTGRES_DB),
                 required(Setting.POSTGRES_USER), Secret.of(raw(Setting.POSTGRES_PASSWORD)),
-                identifier(Setting.SOURCE_SLOT_NAME), identifier(Setting.SOURCE_PUBLICATION));
+                identifier(Setting.SOURCE_SLOT_NAME), identifier(Setting.SOURCE_PUBLICATION), sslMode, rootCert);
         var kafka = new PipelineConfig.Kafka(bootstrap(), intIn(Setting.KAFKA_PARTITIONS, 1, 10_000),
-                (short) intIn(Setting.KAFKA_REPLICATION_FACTOR, 1, 32));
+                (short) intIn(Setting.KAFKA_REPLICATION_FACTOR, 1, 32), kafkaClientConfig());
         var redis = new PipelineConfig.Redis(redisUrl(), clusterNodes(),
-                durationIn(Setting.RANK_MINUTE_TTL, Duration.ofMinutes(1), Duration.ofDays(366)));
+                durationIn(Setting.RANK_MINUTE_TTL, Duration.ofMinutes(1), Duration.ofDays(366)),
+                readableFile(Setting.REDIS_CA_CERT));
         var warehouse = new PipelineConfig.Warehouse(warehouseKind(), Path.of(required(Setting.DUCKDB_PATH)),
                 raw(Setting.GOOGLE_CLOUD_PROJECT), raw(Setting.BIGQUERY_DATASET));
         var api = new PipelineConfig.ExternalApi(apiUrl(), token(),
@@ -101,7 +108,10 @@ public final class ConfigLoader {
                 durationIn(Setting.HTTP_SINK_BREAKER_OPEN_FOR, Duration.ofMillis(100), Duration.ofHours(1)));
         var processor = new PipelineConfig.Processor(
                 durationIn(Setting.CONTENT_GRACE_PERIOD, Duration.ZERO, Duration.ofDays(7)));
-        int httpPort = port(Setting.HTTP_PORT);
+        var http = new PipelineConfig.Http(host(Setting.HTTP_BIND), port(Setting.HTTP_PORT), adminToken(),
+                durationIn(Setting.WAREHOUSE_QUERY_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(10)),
+                intIn(Setting.WAREHOUSE_QUERY_MAX_ROWS, 1, 10_000_000),
+                intIn(Setting.WAREHOUSE_QUERY_MAX_BYTES, 1024, 16 * 1024 * 1024));
         String logLevel = logLevel();
         Path dataDir = Path.of(required(Setting.DATA_DIR));
         String instance = raw(Setting.INSTANCE_ID);
@@ -111,7 +121,7 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new PipelineConfig(postgres, kafka, redis, warehouse, api, processor, httpPort, logLevel, dataDir,
+        return new PipelineConfig(postgres, kafka, redis, warehouse, api, processor, http, logLevel, dataDir,
                 instance.isEmpty() ? Optional.empty() : Optional.of(instance));
     }
 
@@ -206,10 +216,10 @@ public final class ConfigLoader {
         try {
             URI uri = new URI(v);
             if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme()) || uri.getHost() == null) {
-                problems.add("REDIS_URL must look like redis://[:password@]host:port[/db]");
+                problems.add("REDIS_URL must look like redis[s]://[[user]:password@]host:port[/db]");
             }
         } catch (URISyntaxException e) {
-            problems.add("REDIS_URL must look like redis://[:password@]host:port[/db]");
+            problems.add("REDIS_URL must look like redis[s]://[[user]:password@]host:port[/db]");
         }
         return Secret.of(v);
     }
@@ -270,6 +280,73 @@ public final class ConfigLoader {
             problems.add("EXTERNAL_API_URL must be an http:// or https:// URL, but was '" + v + "'");
             return Optional.empty();
         }
+    }
+
+    private PipelineConfig.SslMode sslMode() {
+        String v = raw(Setting.POSTGRES_SSLMODE).toLowerCase(Locale.ROOT);
+        for (PipelineConfig.SslMode m : PipelineConfig.SslMode.values()) {
+            if (m.wire().equals(v)) {
+                return m;
+            }
+        }
+        problems.add("POSTGRES_SSLMODE must be one of disable, require, verify-full, but was '"
+                + raw(Setting.POSTGRES_SSLMODE) + "'");
+        return PipelineConfig.SslMode.DISABLE;
+    }
+
+    /** A file the setting names, which must exist and be readable; empty when the setting is empty. */
+    private Optional<Path> readableFile(Setting s) {
+        String v = raw(s);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        Path p = Path.of(v);
+        if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+            problems.add(s.name() + " must name a readable file, but '" + v + "' is not one");
+            return Optional.empty();
+        }
+        return Optional.of(p);
+    }
+
+    /**
+     * The Kafka client properties file: standard client settings (security.protocol, sasl.*, ssl.*)
+     * for every client. The pipeline's own settings (servers, serializers, groups) are not for it.
+     */
+    private Map<String, String> kafkaClientConfig() {
+        Optional<Path> file = readableFile(Setting.KAFKA_CLIENT_CONFIG);
+        if (file.isEmpty()) {
+            return Map.of();
+        }
+        java.util.Properties props = new java.util.Properties();
+        try (var in = Files.newBufferedReader(file.get())) {
+            props.load(in);
+        } catch (IOException | IllegalArgumentException e) {
+            problems.add("KAFKA_CLIENT_CONFIG " + file.get() + " is not a properties file: " + e.getMessage());
+            return Map.of();
+        }
+        Map<String, String> out = new HashMap<>();
+        for (String key : props.stringPropertyNames()) {
+            if (OWNED_KAFKA_KEYS.contains(key)) {
+                problems.add("KAFKA_CLIENT_CONFIG " + file.get() + " sets " + key + ", which the pipeline sets itself"
+                        + (key.equals("bootstrap.servers") ? " (use KAFKA_BOOTSTRAP_SERVERS)" : ""));
+                continue;
+            }
+            out.put(key, props.getProperty(key).strip());
+        }
+        return out;
+    }
+
+    private static final java.util.Set<String> OWNED_KAFKA_KEYS = java.util.Set.of("bootstrap.servers", "group.id",
+            "group.instance.id", "client.id", "key.serializer", "value.serializer", "key.deserializer",
+            "value.deserializer", "enable.auto.commit", "isolation.level", "transactional.id",
+            "enable.idempotence", "auto.offset.reset");
+
+    private Secret adminToken() {
+        String v = raw(Setting.ADMIN_TOKEN);
+        if (!v.isEmpty() && (v.length() < 16 || v.chars().anyMatch(c -> c <= ' ' || c == 127))) {
+            problems.add("ADMIN_TOKEN must be at least 16 characters without whitespace or control characters");
+        }
+        return Secret.of(v);
     }
 
     private Secret token() {

@@ -21,6 +21,13 @@ public final class Logging {
     public static void configure(PipelineConfig config) {
         SecretMasker.register(config.postgres().password());
         SecretMasker.register(config.externalApi().token());
+        SecretMasker.register(config.http().adminToken());
+        config.kafka().clientConfig().forEach((key, value) -> {
+            if (secretKafkaKey(key)) {
+                SecretMasker.register(Secret.of(value));
+                jaasPassword(value).ifPresent(pw -> SecretMasker.register(Secret.of(pw)));
+            }
+        });
         String redisPassword = redisPassword(config.redis().url().reveal());
         if (redisPassword != null) {
             SecretMasker.register(Secret.of(redisPassword));
@@ -51,6 +58,19 @@ public final class Logging {
         file1.start();
         root.addAppender(file1);
         root.detachAppender(console);
+    }
+
+    /** Kafka client settings whose values are secrets: passwords, keys, JAAS configurations. */
+    static boolean secretKafkaKey(String key) {
+        String k = key.toLowerCase(java.util.Locale.ROOT);
+        return k.contains("password") || k.contains("jaas") || k.contains("secret") || k.endsWith(".key")
+                || k.contains("token") || k.contains("credentials");
+    }
+
+    /** The password="..." inside a JAAS line, which may show up on its own in a client's error. */
+    static java.util.Optional<String> jaasPassword(String jaas) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("password\\s*=\\s*\"([^\"]*)\"").matcher(jaas);
+        return m.find() ? java.util.Optional.of(m.group(1)) : java.util.Optional.empty();
     }
 
     static String redisPassword(String url) {

@@ -5,16 +5,26 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /** The whole configuration, immutable, validated once at start-up ({@link ConfigLoader}). */
 public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Warehouse warehouse,
-                             ExternalApi externalApi, Processor processor, int httpPort, String logLevel,
+                             ExternalApi externalApi, Processor processor, Http http, String logLevel,
                              Path dataDir, Optional<String> instanceId) {
 
+    /** TLS to PostgreSQL, with libpq's meanings. */
+    public enum SslMode {
+        DISABLE, REQUIRE, VERIFY_FULL;
+
+        public String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
     public record Postgres(String host, int port, String database, String user, Secret password, String slotName,
-                           String publication) {
+                           String publication, SslMode sslMode, Optional<Path> sslRootCert) {
         public String jdbcUrl() {
             return jdbcUrl(database);
         }
@@ -23,16 +33,36 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
             return "jdbc:postgresql://" + host + ":" + port + "/" + db;
         }
 
+        /** Where, without who: the user name stays out of logs and /health. */
         @Override
         public String toString() {
-            return user + "@" + host + ":" + port + "/" + database;
+            return host + ":" + port + "/" + database;
         }
     }
 
-    public record Kafka(String bootstrapServers, int partitions, short replicationFactor) {
+    /**
+     * @param clientConfig the properties of KAFKA_CLIENT_CONFIG (security.protocol, sasl.*, ssl.*), for
+     *                     every client; empty when not set
+     */
+    public record Kafka(String bootstrapServers, int partitions, short replicationFactor,
+                        Map<String, String> clientConfig) {
+        public Kafka {
+            clientConfig = Map.copyOf(clientConfig);
+        }
+
+        @Override
+        public String toString() {
+            return bootstrapServers + (clientConfig.containsKey("security.protocol")
+                    ? " (" + clientConfig.get("security.protocol") + ")" : "");
+        }
     }
 
-    public record Redis(Secret url, List<String> clusterNodes, Duration minuteTtl) {
+    /** The HTTP server: where it listens, who may query the warehouse, and within which limits. */
+    public record Http(String bind, int port, Secret adminToken, Duration queryTimeout, int queryMaxRows,
+                       int queryMaxBytes) {
+    }
+
+    public record Redis(Secret url, List<String> clusterNodes, Duration minuteTtl, Optional<Path> caCert) {
         public boolean cluster() {
             return !clusterNodes.isEmpty();
         }
@@ -92,8 +122,12 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
 
     /** The same settings with this instance id (the stable default when INSTANCE_ID is not set). */
     public PipelineConfig withInstanceId(String id) {
-        return new PipelineConfig(postgres, kafka, redis, warehouse, externalApi, processor, httpPort, logLevel, dataDir,
+        return new PipelineConfig(postgres, kafka, redis, warehouse, externalApi, processor, http, logLevel, dataDir,
                 Optional.of(id));
+    }
+
+    public int httpPort() {
+        return http.port();
     }
 
     public Path stateDir() {

@@ -26,9 +26,39 @@ public final class Database {
             props.setProperty("password", pg.password().reveal());
         }
         props.setProperty("connectTimeout", "5");
+        props.setProperty("sslmode", pg.sslMode().wire());
+        pg.sslRootCert().ifPresent(cert -> props.setProperty("sslrootcert", cert.toAbsolutePath().toString()));
         props.setProperty("ApplicationName", "engagement-pipeline");
         props.setProperty("reWriteBatchedInserts", "true");
-        return DriverManager.getConnection(pg.jdbcUrl(database), props);
+        try {
+            return DriverManager.getConnection(pg.jdbcUrl(database), props);
+        } catch (SQLException e) {
+            throw tlsExplained(pg, e);
+        }
+    }
+
+    /** A TLS failure says which setting decides it, rather than only what pgjdbc saw. */
+    private static SQLException tlsExplained(PipelineConfig.Postgres pg, SQLException e) {
+        String message = String.valueOf(e.getMessage());
+        boolean tls = message.contains("hostname") || message.contains("certificate") || message.contains("SSL")
+                || causedBy(e, javax.net.ssl.SSLException.class);
+        if (!tls || pg.sslMode() == PipelineConfig.SslMode.DISABLE && !message.contains("no encryption")) {
+            return e;
+        }
+        String why = pg.sslMode() == PipelineConfig.SslMode.VERIFY_FULL
+                ? "with POSTGRES_SSLMODE=verify-full its certificate must be signed by POSTGRES_SSLROOTCERT and name "
+                        + "the host " + pg.host()
+                : "POSTGRES_SSLMODE=" + pg.sslMode().wire() + " does not satisfy it";
+        return new SQLException("TLS to PostgreSQL " + pg + " failed: " + why + " (" + message + ")", e.getSQLState(), e);
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Creates the database when it does not exist yet (connecting to the maintenance database). */

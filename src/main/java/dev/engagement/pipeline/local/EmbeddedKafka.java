@@ -38,8 +38,21 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.port = port;
     }
 
+    /**
+     * A SASL_SSL listener beside the plain one, as managed Kafka offers: TLS with the key store,
+     * SASL/PLAIN with these users (name to password). Advertised as {@code localhost}, the name its
+     * certificate must carry.
+     */
+    public record Secured(int port, Path keyStore, String keyStorePassword, Map<String, String> users) {
+    }
+
     /** Starts a broker on {@code port} (0: any free port) with its log in {@code dataDir}. */
     public static EmbeddedKafka start(Path dataDir, int port) {
+        return start(dataDir, port, null);
+    }
+
+    /** As {@link #start(Path, int)}, with a SASL_SSL listener too when {@code secured} is given. */
+    public static EmbeddedKafka start(Path dataDir, int port, Secured secured) {
         int brokerPort = port == 0 ? Ports.free() : port;
         int controllerPort = Ports.free();
         Path logDir = dataDir.toAbsolutePath().resolve("log");
@@ -52,6 +65,22 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("controller.listener.names", "CONTROLLER");
         props.put("inter.broker.listener.name", "PLAINTEXT");
         props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        if (secured != null) {
+            props.put("listeners", props.get("listeners") + ",SASL_SSL://127.0.0.1:" + secured.port());
+            props.put("advertised.listeners", props.get("advertised.listeners") + ",SASL_SSL://localhost:"
+                    + secured.port());
+            props.put("listener.security.protocol.map", props.get("listener.security.protocol.map")
+                    + ",SASL_SSL:SASL_SSL");
+            props.put("sasl.enabled.mechanisms", "PLAIN");
+            StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+            secured.users().forEach((user, password) -> jaas.append(" user_").append(user).append("=\"")
+                    .append(password).append('"'));
+            props.put("listener.name.sasl_ssl.plain.sasl.jaas.config", jaas.append(';').toString());
+            props.put("ssl.keystore.location", secured.keyStore().toAbsolutePath().toString());
+            props.put("ssl.keystore.type", "PKCS12");
+            props.put("ssl.keystore.password", secured.keyStorePassword());
+            props.put("ssl.key.password", secured.keyStorePassword());
+        }
         props.put("log.dirs", logDir.toString());
         props.put("num.partitions", "6");
         props.put("default.replication.factor", "1");

@@ -25,13 +25,19 @@ public final class LocalPostgres implements AutoCloseable {
     private final Path socketDir;
     private final int port;
     private final boolean durable;
+    private final Tls tls;
 
-    private LocalPostgres(Path bin, Path home, int port, boolean durable) {
+    /** A server certificate and key (PEM): the cluster then accepts TCP connections over TLS only. */
+    public record Tls(Path cert, Path key) {
+    }
+
+    private LocalPostgres(Path bin, Path home, int port, boolean durable, Tls tls) {
         this.bin = bin;
         this.dataDir = home.resolve("data");
         this.socketDir = home;
         this.port = port;
         this.durable = durable;
+        this.tls = tls;
     }
 
     /**
@@ -39,7 +45,12 @@ public final class LocalPostgres implements AutoCloseable {
      * tests whose data need not survive a machine crash.
      */
     public static LocalPostgres start(Path home, int port, boolean durable) {
-        LocalPostgres pg = new LocalPostgres(binDir(), accessible(home.toAbsolutePath()), port, durable);
+        return start(home, port, durable, null);
+    }
+
+    /** As {@link #start(Path, int, boolean)}; with {@code tls}, TCP connections must use TLS (ssl=on). */
+    public static LocalPostgres start(Path home, int port, boolean durable, Tls tls) {
+        LocalPostgres pg = new LocalPostgres(binDir(), accessible(home.toAbsolutePath()), port, durable, tls);
         pg.start();
         return pg;
     }
@@ -70,6 +81,12 @@ public final class LocalPostgres implements AutoCloseable {
             if (!durable) {
                 opts.addAll(List.of("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"));
             }
+            if (tls != null) {
+                requireTls();
+                opts.removeIf(o -> o.startsWith("-c listen_addresses="));
+                opts.addAll(List.of("-c listen_addresses=localhost", "-c ssl=on", "-c ssl_cert_file=server.crt",
+                        "-c ssl_key_file=server.key"));
+            }
             Processes.run(Processes.as("postgres", List.of(bin.resolve("pg_ctl").toString(), "-D", dataDir.toString(),
                     "-o", String.join(" ", opts), "-l", socketDir.resolve("postgres.log").toString(), "-w", "-t", "60",
                     "start")), 90);
@@ -77,6 +94,26 @@ public final class LocalPostgres implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The certificate and key in the data directory, and TCP connections over TLS only. */
+    private void requireTls() throws IOException {
+        Files.copy(tls.cert(), dataDir.resolve("server.crt"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(tls.key(), dataDir.resolve("server.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(dataDir.resolve("pg_hba.conf"), String.join("\n",
+                "local all all trust",
+                "local replication all trust",
+                "hostssl all all 127.0.0.1/32 trust",
+                "hostssl replication all 127.0.0.1/32 trust",
+                "hostssl all all ::1/128 trust",
+                "hostssl replication all ::1/128 trust", ""));
+        for (String f : List.of("server.crt", "server.key", "pg_hba.conf")) {
+            if (Processes.isRoot()) {
+                Processes.run(List.of("chown", "postgres:postgres", dataDir.resolve(f).toString()), 10);
+            }
+        }
+        Files.setPosixFilePermissions(dataDir.resolve("server.key"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
     private boolean running() {
@@ -101,7 +138,7 @@ public final class LocalPostgres implements AutoCloseable {
 
     /** Stops a cluster left running in {@code home} by a process that died without stopping it. */
     public static void stopStale(Path home) {
-        LocalPostgres pg = new LocalPostgres(binDir(), accessible(home.toAbsolutePath()), 0, true);
+        LocalPostgres pg = new LocalPostgres(binDir(), accessible(home.toAbsolutePath()), 0, true, null);
         if (Files.exists(pg.dataDir.resolve("postmaster.pid")) && pg.running()) {
             LOG.info("stopping a PostgreSQL cluster left running in {}", pg.dataDir);
             pg.close();

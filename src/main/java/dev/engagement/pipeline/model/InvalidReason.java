@@ -9,7 +9,9 @@ public enum InvalidReason {
     BAD_EVENT_TYPE,
     MALFORMED,
     UNKNOWN_CONTENT,
-    EVENT_MUTATED;
+    EVENT_MUTATED,
+    /** A captured change larger than Kafka's record limit: its id and a truncated copy go here instead. */
+    TOO_LARGE;
 
     private final String wire = name().toLowerCase(Locale.ROOT);
 

@@ -3,6 +3,7 @@ package dev.engagement.pipeline.model;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -11,11 +12,20 @@ import java.io.UncheckedIOException;
 
 /**
  * The one place JSON machinery is configured. Hot paths use the streaming API through
- * {@link #FACTORY}; the tree model ({@link #MAPPER}) is for cold paths (dead letters, the HTTP API).
+ * {@link #FACTORY}, which takes any nesting depth and string length (a jsonb raw_payload may be
+ * thousands deep or megabytes long; the streaming parser skips it without recursion, and Kafka's
+ * record limit bounds it). The tree model ({@link #MAPPER}) is for cold paths (dead letters, the HTTP
+ * API) and keeps Jackson's limits: building a tree recurses.
  */
 public final class Json {
     public static final ObjectMapper MAPPER = new ObjectMapper();
-    public static final JsonFactory FACTORY = MAPPER.getFactory();
+    public static final JsonFactory FACTORY = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(Integer.MAX_VALUE)
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .maxNumberLength(1000)
+                    .build())
+            .build();
 
     private Json() {
     }

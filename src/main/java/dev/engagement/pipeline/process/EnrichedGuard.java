@@ -2,6 +2,7 @@ package dev.engagement.pipeline.process;
 
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.InvalidReason;
+import dev.engagement.pipeline.model.InvalidRecords;
 import dev.engagement.pipeline.model.MalformedRecordException;
 import io.micrometer.core.instrument.Counter;
 import org.apache.kafka.streams.processor.api.Processor;

@@ -6,6 +6,7 @@ import dev.engagement.pipeline.model.ChangeOp;
 import dev.engagement.pipeline.model.ContentRow;
 import dev.engagement.pipeline.model.EngagementRow;
 import dev.engagement.pipeline.model.InvalidReason;
+import dev.engagement.pipeline.model.InvalidRecords;
 import dev.engagement.pipeline.model.MalformedRecordException;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -309,6 +310,9 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
                     .tag("reason", "none").description("Events the processor published, by outcome")
                     .register(registry);
             for (InvalidReason reason : InvalidReason.values()) {
+                if (reason == InvalidReason.TOO_LARGE) {
+                    continue; // the source's, for changes that never reached the processor
+                }
                 invalid.put(reason, Counter.builder("pipeline.processor.records").tag("outcome", "invalid")
                         .tag("reason", reason.wire()).description("Events the processor published, by outcome")
                         .register(registry));

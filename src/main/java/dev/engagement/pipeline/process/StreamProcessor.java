@@ -58,6 +58,7 @@ public final class StreamProcessor implements AutoCloseable {
 
     static Properties properties(PipelineConfig config) {
         Properties p = new Properties();
+        p.putAll(config.kafka().clientConfig()); // security settings, for every client Streams makes
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);

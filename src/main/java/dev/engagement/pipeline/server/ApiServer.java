@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.engagement.pipeline.config.Durations;
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.config.SecretMasker;
 import dev.engagement.pipeline.model.Json;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -30,8 +32,9 @@ import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 
 /**
- * The pipeline's HTTP surface on the JDK's HTTP server: /health, /metrics,
- * /api/stats, /api/content/{id}, /api/top, /api/dashboard and the dashboard page at /.
+ * The pipeline's HTTP surface on the JDK's HTTP server: /health, /metrics, /api/stats,
+ * /api/content/{id}, /api/top, /api/dashboard, the dashboard at / and the warehouse query endpoint
+ * ({@link WarehouseQueryEndpoint}). Every response carries the security headers of {@link Responses}.
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
@@ -45,26 +48,33 @@ public final class ApiServer implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final RedisQueries redis;
     private final DashboardSampler sampler;
-    private final byte[] dashboardPage;
-    private final Optional<Warehouse> warehouse;
+    private final Map<String, Asset> assets = new HashMap<>();
+    private final WarehouseQueryEndpoint warehouseQuery;
 
-    public ApiServer(int port, HealthService health, PrometheusMeterRegistry registry, RedisQueries redis,
-                     DashboardSampler sampler, Optional<Warehouse> warehouse) throws IOException {
+    private record Asset(String type, byte[] body) {
+    }
+
+    public ApiServer(PipelineConfig.Http http, HealthService health, PrometheusMeterRegistry registry,
+                     RedisQueries redis, DashboardSampler sampler, Optional<Warehouse> warehouse) throws IOException {
         System.setProperty("sun.net.httpserver.nodelay", "true");
         this.health = health;
         this.registry = registry;
         this.redis = redis;
         this.sampler = sampler;
-        this.warehouse = warehouse;
-        this.dashboardPage = resource("/dashboard/index.html");
-        this.server = HttpServer.create(new InetSocketAddress(port), 128);
+        this.warehouseQuery = new WarehouseQueryEndpoint(warehouse, http);
+        Asset page = new Asset("text/html; charset=utf-8", resource("/dashboard/index.html"));
+        assets.put("/", page);
+        assets.put("/index.html", page);
+        assets.put("/dashboard.js", new Asset("text/javascript; charset=utf-8", resource("/dashboard/dashboard.js")));
+        assets.put("/dashboard.css", new Asset("text/css; charset=utf-8", resource("/dashboard/dashboard.css")));
+        this.server = HttpServer.create(new InetSocketAddress(http.bind(), http.port()), 128);
         server.setExecutor(executor);
         server.createContext("/", this::route);
     }
 
     public void start() {
         server.start();
-        LOG.info("dashboard and API on http://localhost:{}/", port());
+        LOG.info("dashboard and API on http://{}:{}/", server.getAddress().getHostString(), port());
     }
 
     public int port() {
@@ -74,7 +84,7 @@ public final class ApiServer implements AutoCloseable {
     private void route(HttpExchange ex) throws IOException {
         try (ex) {
             if ("/api/warehouse/query".equals(ex.getRequestURI().getPath())) {
-                warehouseQuery(ex);
+                warehouseQuery.handle(ex);
                 return;
             }
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
@@ -84,8 +94,12 @@ public final class ApiServer implements AutoCloseable {
             }
             String path = ex.getRequestURI().getPath();
             Map<String, String> query = query(ex.getRequestURI());
+            Asset asset = assets.get(path);
+            if (asset != null) {
+                send(ex, 200, asset.type(), asset.body());
+                return;
+            }
             switch (path) {
-                case "/", "/index.html" -> send(ex, 200, "text/html; charset=utf-8", dashboardPage);
                 case "/health" -> health(ex);
                 case "/metrics" -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                         registry.scrape().getBytes(StandardCharsets.UTF_8));
@@ -104,7 +118,8 @@ public final class ApiServer implements AutoCloseable {
             json(ex, 400, error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.warn("{} {} failed: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), e.getMessage());
-            json(ex, 503, error("unavailable: " + e.getMessage()));
+            json(ex, 503, error("unavailable: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage())));
         }
     }
 
@@ -120,7 +135,7 @@ public final class ApiServer implements AutoCloseable {
         ObjectNode details = Json.MAPPER.createObjectNode();
         report.services().forEach((name, result) -> {
             services.put(name, result.state());
-            details.put(name, result.detail());
+            details.put(name, SecretMasker.scrub(result.detail()));
         });
         body.put("last_processed", report.lastProcessed().map(Instant::toString).orElse(null));
         body.set("details", details);
@@ -251,36 +266,8 @@ public final class ApiServer implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Lets {@code ./pipeline warehouse query} read a DuckDB file this process holds open. Loopback
-     * callers only; the statement is rolled back, and the file cannot reach other files.
-     */
-    private void warehouseQuery(HttpExchange ex) throws IOException {
-        if (!ex.getRemoteAddress().getAddress().isLoopbackAddress()) {
-            json(ex, 403, error("warehouse queries are accepted from this host only"));
-            return;
-        }
-        if (!"POST".equals(ex.getRequestMethod())) {
-            ex.getResponseHeaders().add("Allow", "POST");
-            json(ex, 405, error("POST the SQL as the request body"));
-            return;
-        }
-        if (warehouse.isEmpty()) {
-            json(ex, 404, error("this process does not run the warehouse component"));
-            return;
-        }
-        String sql = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            json(ex, 200, warehouse.get().queryReadOnly(sql).toJson());
-        } catch (Exception e) {
-            json(ex, 400, error(e.getMessage()));
-        }
-    }
-
     private static ObjectNode error(String message) {
-        ObjectNode e = Json.MAPPER.createObjectNode();
-        e.put("error", message);
-        return e;
+        return Responses.error(message);
     }
 
     private static String emptyToNull(String s) {
@@ -288,19 +275,11 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static void json(HttpExchange ex, int status, ObjectNode body) throws IOException {
-        send(ex, status, "application/json", Json.MAPPER.writeValueAsBytes(body));
+        Responses.json(ex, status, body);
     }
 
     private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        boolean head = "HEAD".equals(ex.getRequestMethod());
-        ex.sendResponseHeaders(status, head ? -1 : body.length);
-        if (!head) {
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        }
+        Responses.send(ex, status, type, body);
     }
 
     private static Map<String, String> query(URI uri) {

@@ -102,7 +102,8 @@ public final class Backfill {
                                 g.writeRawValue(raw); // jsonb text is valid JSON: embedded as the source does
                             }
                         });
-                        producer.send(new ProducerRecord<>(Topics.CDC_EVENTS, null, now, contentId, value), failure(failed));
+                        producer.send(OversizedChanges.recordFor(Topics.CDC_EVENTS, now, contentId, value, null),
+                                failure(failed));
                         if (++events % FETCH == 0) {
                             progress.accept(events);
                         }

@@ -66,6 +66,7 @@ public final class DebeziumSource implements ChangeSource {
     private volatile boolean fatal;
     private volatile RestartFilter restartFilter = RestartFilter.none();
     private final Counter repeats;
+    private final Counter tooLarge;
 
     public DebeziumSource(PipelineConfig config, MeterRegistry registry) {
         this.config = config;
@@ -79,6 +80,9 @@ public final class DebeziumSource implements ChangeSource {
         this.repeats = Counter.builder("pipeline.source.repeats")
                 .description("Changes Debezium emitted again after a restart that were already in Kafka, not written twice")
                 .register(registry);
+        this.tooLarge = Counter.builder("pipeline.source.too.large")
+                .description("Captured changes larger than Kafka's record limit, sent to engagement.invalid as "
+                        + "too_large instead of their CDC topic").register(registry);
         Gauge.builder("pipeline.source.slot.lag.bytes", slotLag, AtomicLong::doubleValue)
                 .description("WAL written since the replication slot's confirmed position (-1: unknown)").register(registry);
         Gauge.builder("pipeline.source.last.commit.timestamp.seconds", this, s -> s.status.lastCommitTsMs() / 1000.0)
@@ -88,6 +92,8 @@ public final class DebeziumSource implements ChangeSource {
     Properties engineProperties() {
         PipelineConfig.Postgres pg = config.postgres();
         Properties p = new Properties();
+        // security settings reach the engine's own Kafka clients (the offset store) from the top level
+        config.kafka().clientConfig().forEach(p::setProperty);
         p.setProperty("name", ENGINE_NAME);
         p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         p.setProperty("offset.storage", SourceOffsetStore.class.getName());
@@ -102,6 +108,8 @@ public final class DebeziumSource implements ChangeSource {
         p.setProperty("database.user", pg.user());
         p.setProperty("database.password", pg.password().reveal());
         p.setProperty("database.dbname", pg.database());
+        p.setProperty("database.sslmode", pg.sslMode().wire());
+        pg.sslRootCert().ifPresent(cert -> p.setProperty("database.sslrootcert", cert.toAbsolutePath().toString()));
         p.setProperty("topic.prefix", TOPIC_PREFIX);
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", pg.slotName());
@@ -294,7 +302,7 @@ public final class DebeziumSource implements ChangeSource {
             state = snapshot == null || "false".equals(snapshot) || "last".equals(snapshot) ? State.STREAMING
                     : State.SNAPSHOT;
             String key = keyOf(value, isContent ? "id" : "content_id");
-            sends.add(producer.send(new ProducerRecord<>(topic, null, ts, key, EnvelopeWriter.write(value))));
+            sends.add(producer.send(OversizedChanges.recordFor(topic, ts, key, EnvelopeWriter.write(value), tooLarge)));
             if (isContent) {
                 contents++;
             } else {

@@ -132,22 +132,65 @@ final class RestartFilter {
         return written.size();
     }
 
-    /** (table, primary key, LSN) of a streamed change as written to a CDC topic; null for snapshot reads. */
+    /**
+     * (table, primary key, LSN) of a streamed change as written to a CDC topic; null for snapshot
+     * reads. Streamed, not parsed into a tree: a raw_payload may be deeper or larger than a tree takes.
+     */
     private static String identity(String topic, byte[] value) {
         if (value == null) {
             return null;
         }
-        try {
-            JsonNode n = Json.MAPPER.readTree(value);
-            JsonNode lsn = n.path("source").path("lsn");
-            JsonNode row = n.hasNonNull("after") ? n.get("after") : n.path("before");
-            if ("r".equals(n.path("op").asText()) || !lsn.isNumber() || !row.has("id")) {
+        String op = null;
+        Long lsn = null;
+        String id = null;
+        try (com.fasterxml.jackson.core.JsonParser p = Json.parser(value)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 return null;
             }
-            return topic + "|" + row.get("id").asText() + "|" + lsn.asLong();
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+                switch (f) {
+                    case "op" -> op = t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING ? p.getText() : null;
+                    case "source" -> lsn = field(p, t, "lsn", true) instanceof Long l ? l : null;
+                    case "after", "before" -> {
+                        Object v = field(p, t, "id", false);
+                        if (v != null && (id == null || "after".equals(f))) {
+                            id = String.valueOf(v);
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
         } catch (IOException e) {
             return null;
         }
+        if ("r".equals(op) || lsn == null || id == null) {
+            return null;
+        }
+        return topic + "|" + id + "|" + lsn;
+    }
+
+    /** The value of {@code name} in the object the parser stands on (a number, or text unless numeric only). */
+    private static Object field(com.fasterxml.jackson.core.JsonParser p, com.fasterxml.jackson.core.JsonToken t,
+                                String name, boolean numericOnly) throws IOException {
+        if (t != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return null;
+        }
+        Object found = null;
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            com.fasterxml.jackson.core.JsonToken v = p.nextToken();
+            if (name.equals(f) && v == com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT) {
+                found = p.getLongValue();
+            } else if (name.equals(f) && !numericOnly && v == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                found = p.getText();
+            } else {
+                p.skipChildren();
+            }
+        }
+        return found;
     }
 
     /** The commit time of the last change Debezium stored as processed, from its offsets topic. */

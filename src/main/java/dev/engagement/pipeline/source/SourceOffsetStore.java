@@ -31,6 +31,12 @@ public final class SourceOffsetStore extends KafkaOffsetBackingStore {
     @Override
     public void configure(WorkerConfig config) {
         Map<String, Object> props = new HashMap<>();
+        // the engine's settings carry KAFKA_CLIENT_CONFIG: its security settings apply here too
+        config.originalsStrings().forEach((k, v) -> {
+            if (k.startsWith("security.") || k.startsWith("sasl.") || k.startsWith("ssl.")) {
+                props.put(k, v);
+            }
+        });
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG));
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "cdc-source-offsets-admin");
         admin.set(new SharedTopicAdmin(props));

@@ -22,15 +22,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Client settings shared by every stage: tuned once here, not per call site. And the few steps of
- * reading a topic outside any consumer group (restart filter, dead-letter tools).
+ * Client settings shared by every stage: tuned once here, not per call site, each starting from
+ * KAFKA_CLIENT_CONFIG (security.protocol, sasl.*, ssl.*). And the few steps of reading a topic
+ * outside any consumer group (restart filter, dead-letter tools).
  */
 public final class KafkaClients {
     private KafkaClients() {
     }
 
+    /** KAFKA_CLIENT_CONFIG and the servers: what every client of the pipeline starts from. */
+    public static Map<String, Object> base(PipelineConfig config) {
+        Map<String, Object> p = new HashMap<>(config.kafka().clientConfig());
+        p.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
+        return p;
+    }
+
     public static Map<String, Object> admin(PipelineConfig config) {
-        Map<String, Object> p = new HashMap<>();
+        Map<String, Object> p = base(config);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
@@ -39,7 +47,7 @@ public final class KafkaClients {
 
     /** Idempotent, batched, lz4: producer CPU is this machine's Kafka limit, so batch well. */
     public static Map<String, Object> producer(PipelineConfig config, String clientId) {
-        Map<String, Object> p = new HashMap<>();
+        Map<String, Object> p = base(config);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -56,7 +64,7 @@ public final class KafkaClients {
 
     /** A read_committed consumer that never commits on its own. */
     public static Map<String, Object> consumer(PipelineConfig config, String groupId, String clientId) {
-        Map<String, Object> p = new HashMap<>();
+        Map<String, Object> p = base(config);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);

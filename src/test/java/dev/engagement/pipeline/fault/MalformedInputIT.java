@@ -46,9 +46,13 @@ class MalformedInputIT {
                         + "VALUES (?, ?, 'pause', now(), ?, ?, ?::jsonb)")) {
                     String big = "{\"blob\": \"" + "x".repeat(10 * 1024 * 1024) + "\"}";
                     String deep = "[".repeat(400) + "1" + "]".repeat(400);
+                    String deeper = "[".repeat(3000) + "1" + "]".repeat(3000); // past Jackson's default depth
+                    String tooLarge = "{\"blob\": \"" + "y".repeat(40 * 1024 * 1024) + "\"}"; // over the record limit
                     String[][] rows = {
                             {"1000", "tablet", big},
                             {"2000", "tv", deep},
+                            {"2500", "deep", deeper},
+                            {"2600", "huge", tooLarge},
                             {"3000", "mobile\r\n'); DELETE FROM engagement_events; --", "{\"q\": \"SELECT * FROM users WHERE a='1'\\r\\n\"}"}};
                     for (String[] r : rows) {
                         ps.setObject(1, content);
@@ -87,15 +91,29 @@ class MalformedInputIT {
                 }
             }
             assertThat(reasons).containsEntry("negative_duration", 1L).containsEntry("missing_content_id", 1L)
-                    .containsEntry("malformed", 4L);
+                    .containsEntry("malformed", 4L).containsEntry("too_large", 1L);
+            JsonNode tooBig = TopicReader.readAll(s.config, Topics.INVALID).stream().map(r -> {
+                try {
+                    return Json.MAPPER.readTree(r.value());
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }).filter(n -> "too_large".equals(n.get("reason").asText())).findFirst().orElseThrow();
+            assertThat(tooBig.path("row").path("id").asLong()).as("the too_large row keeps its id").isPositive();
+            assertThat(tooBig.path("original_bytes").asLong()).isGreaterThan(40L * 1024 * 1024);
+            assertThat(tooBig.path("truncated_copy").asText()).hasSizeLessThanOrEqualTo(4096);
+            assertThat(s.metric(s.port(), "pipeline_source_too_large_total", null)).isEqualTo(1.0);
             assertThat(malformedBySource).containsEntry(Topics.CDC_EVENTS, 1L).containsEntry(Topics.CDC_CONTENT, 1L)
                     .containsEntry(Topics.ENRICHED, 2L);
             List<Long> bigOnes = s.receiver.requests().stream().flatMap(r -> r.events.stream())
                     .filter(e -> "tablet".equals(e.path("device").asText())).map(e -> e.get("event_id").asLong())
                     .collect(Collectors.toList());
             assertThat(bigOnes).as("the 10 MB-payload event is a valid event and reached the API").isNotEmpty();
-            s.report("faults", "negative duration, null content_id, 10 MB raw_payload, 400-deep JSON, CR/LF and SQL in "
-                    + "strings, garbage bytes on both CDC topics and on engagement.enriched");
+            assertThat(s.receiver.requests().stream().flatMap(r -> r.events.stream())
+                    .filter(e -> "deep".equals(e.path("device").asText()))).as("3,000 deep is a valid event").isNotEmpty();
+            s.report("faults", "negative duration, null content_id, 10 MB raw_payload, 400- and 3,000-deep JSON, a "
+                    + "40 MB row (too_large), CR/LF and SQL in strings, garbage bytes on both CDC topics and on "
+                    + "engagement.enriched");
             s.report("invalid_by_reason", reasons);
         }
     }

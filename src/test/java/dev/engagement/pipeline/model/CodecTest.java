@@ -32,9 +32,21 @@ class CodecTest {
         assertThatThrownBy(() -> CdcCodec.readEvent(
                 "{\"op\":\"c\",\"after\":{\"id\":1,\"duration_ms\":\"long\"}}".getBytes(StandardCharsets.UTF_8)))
                 .hasMessageContaining("duration_ms");
-        String deep = "[".repeat(5000) + "]".repeat(5000);
-        assertThatThrownBy(() -> CdcCodec.readEvent(("{\"op\":\"c\",\"after\":{\"x\":" + deep + "}}")
-                .getBytes(StandardCharsets.UTF_8))).isInstanceOf(MalformedRecordException.class);
+    }
+
+    @Test
+    void aRawPayloadOfAnyDepthOrSizeNeverMakesAValidEventMalformed() throws Exception {
+        for (int depth : new int[] {400, 600, 5_000, 100_000}) {
+            String deep = "[".repeat(depth) + "1" + "]".repeat(depth);
+            CdcEvent<EngagementRow> e = CdcCodec.readEvent(("{\"op\":\"c\",\"after\":{\"id\":7,\"raw_payload\":" + deep
+                    + ",\"content_id\":\"c\",\"duration_ms\":5}}").getBytes(StandardCharsets.UTF_8));
+            assertThat(e.row().id()).as("depth " + depth).isEqualTo(7);
+            assertThat(e.row().durationMs()).isEqualTo(5);
+        }
+        String big = "{\"blob\":\"" + "x".repeat(25 * 1024 * 1024) + "\"}";
+        CdcEvent<EngagementRow> e = CdcCodec.readEvent(("{\"op\":\"c\",\"after\":{\"id\":8,\"raw_payload\":" + big
+                + ",\"content_id\":\"c\"}}").getBytes(StandardCharsets.UTF_8));
+        assertThat(e.row().id()).as("a 25 MB string").isEqualTo(8);
     }
 
     @Test

@@ -26,7 +26,8 @@ import java.util.TreeSet;
 public final class Oracle {
     /** The rows the pipeline must count: valid by the rules in the README (content exists by the foreign key). */
     public static final String VALID = "content_id IS NOT NULL AND (duration_ms IS NULL OR duration_ms >= 0) "
-            + "AND content_id IN (SELECT id FROM content)";
+            + "AND content_id IN (SELECT id FROM content) "
+            + "AND (raw_payload IS NULL OR octet_length(raw_payload::text) < 32 * 1024 * 1024)"; // else too_large
 
     private final PipelineConfig config;
 
@@ -73,7 +74,7 @@ public final class Oracle {
     /** Every way Redis differs from the truth; empty when it is exact. */
     public List<String> redisMismatches(Truth truth) {
         List<String> out = new ArrayList<>();
-        RedisClient client = RedisClient.create(config.redis().url().reveal());
+        RedisClient client = dev.engagement.pipeline.sink.redis.RedisConnections.client(config.redis());
         try (StatefulRedisConnection<String, String> conn = client.connect()) {
             var redis = conn.sync();
             for (Map.Entry<String, Agg> e : truth.perContent().entrySet()) {
@@ -127,7 +128,7 @@ public final class Oracle {
     }
 
     public static List<String> warehouseMismatches(Truth truth, Warehouse warehouse) throws Exception {
-        return warehouseMismatches(truth, (WarehouseSql) warehouse::query);
+        return warehouseMismatches(truth, sql -> warehouse.select(sql, Warehouse.QueryLimits.GENEROUS));
     }
 
     /** Differences between the warehouse table and the valid rows: one row per valid event id, no other. */

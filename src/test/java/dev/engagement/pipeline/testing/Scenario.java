@@ -175,7 +175,7 @@ public final class Scenario implements AutoCloseable {
 
     /** Redis stats:global events, or -1 while Redis does not answer. */
     public long redisEvents() {
-        RedisClient client = RedisClient.create(config.redis().url().reveal());
+        RedisClient client = dev.engagement.pipeline.sink.redis.RedisConnections.client(config.redis());
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             String v = c.sync().hget("stats:global", "events");
             return v == null ? 0 : Long.parseLong(v);
@@ -377,6 +377,7 @@ public final class Scenario implements AutoCloseable {
             assertNoSecretsIn(p.output());
         }
         receiver.close();
+        TestServices.dropSlot(env.get("SOURCE_SLOT_NAME"));
         try {
             broker.close();
         } catch (Exception e) {

@@ -82,6 +82,32 @@ public final class TestServices {
         return env;
     }
 
+    /**
+     * Drops a finished test's replication slot: the shared PostgreSQL has a bounded number of them
+     * (and each one holds WAL), so a long run of seeds would otherwise run out.
+     */
+    public static void dropSlot(String slot) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                .pollInterval(java.time.Duration.ofMillis(200)).until(() -> {
+            try (java.sql.Connection c = dev.engagement.pipeline.db.Database.connect(superuser());
+                 java.sql.PreparedStatement s = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?")) {
+                s.setString(1, slot);
+                try (java.sql.ResultSet rs = s.executeQuery()) {
+                    if (!rs.next()) {
+                        return true;
+                    }
+                    Object pid = rs.getObject(1);
+                    try (java.sql.Statement q = c.createStatement()) {
+                        // the pipeline has stopped; a walsender still attached is a leftover of it
+                        q.execute(pid == null ? "SELECT pg_drop_replication_slot('" + slot.replace("'", "''") + "')"
+                                : "SELECT pg_terminate_backend(" + pid + ")");
+                    }
+                    return pid == null;
+                }
+            }
+        });
+    }
+
     public static void flushRedis() {
         io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis().url());
         try (var connection = client.connect()) {
@@ -89,6 +115,12 @@ public final class TestServices {
         } finally {
             client.shutdown();
         }
+    }
+
+    /** The shared PostgreSQL as its superuser, on its maintenance database: for setting up roles. */
+    public static PipelineConfig.Postgres superuser() {
+        return ConfigLoader.load(Map.of("POSTGRES_HOST", postgres().host(), "POSTGRES_PORT",
+                Integer.toString(postgres().port()), "POSTGRES_USER", "postgres", "POSTGRES_DB", "postgres")).postgres();
     }
 
     public static PipelineConfig config(Map<String, String> env) {

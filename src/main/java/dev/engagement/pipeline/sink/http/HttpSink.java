@@ -421,7 +421,7 @@ public final class HttpSink implements Sink {
         RecordHeaders h = new RecordHeaders();
         h.add(Headers.REASON, Headers.utf8(dl.reason()));
         h.add(Headers.STATUS, Headers.utf8(dl.status()));
-        h.add(Headers.DETAIL, Headers.utf8(dl.detail()));
+        h.add(Headers.DETAIL, Headers.utf8(dev.engagement.pipeline.config.SecretMasker.scrub(dl.detail())));
         h.add(Headers.ATTEMPTS, Headers.utf8(dl.attempts()));
         h.add(Headers.FIRST_ATTEMPT, Headers.utf8(dl.firstAttempt()));
         h.add(Headers.LAST_ATTEMPT, Headers.utf8(dl.lastAttempt()));

@@ -40,6 +40,9 @@ public final class RedisSink implements TransactionalSink {
     private static final String APPLY = resource("/redis/apply-batch.lua");
     private static final String CLAIM = resource("/redis/claim.lua");
     static final String STORE_KEY = "pipeline:redis:store";
+    /** pipeline:seen:{id >> 20} holds a bit per id: 2^20 ids, 128 KiB, per key. */
+    private static final int SEEN_BITS = 20;
+    private static final long SEEN_MASK = (1L << SEEN_BITS) - 1;
 
     private final LazyRedis redis;
     private final String display;
@@ -172,7 +175,7 @@ public final class RedisSink implements TransactionalSink {
         Map<String, EnrichedEvent> latest = new HashMap<>();
         Map<String, Integer> minuteIndex = new LinkedHashMap<>();
         List<Long> minuteExpiry = new ArrayList<>();
-        List<String> events = new ArrayList<>(batch.size() * 6);
+        List<String> events = new ArrayList<>(batch.size() * 7);
         for (SinkRecord r : batch) {
             EnrichedEvent e = r.event();
             int c = contentIndex.computeIfAbsent(e.contentId(), k -> contentIndex.size() + 1);
@@ -187,7 +190,8 @@ public final class RedisSink implements TransactionalSink {
                     return minuteIndex.size() + 1;
                 });
             }
-            events.add(Long.toString(e.eventId()));
+            events.add(Long.toString(e.eventId() >> SEEN_BITS)); // in Java: Lua would lose ids above 2^53
+            events.add(Long.toString(e.eventId() & SEEN_MASK));
             events.add(Integer.toString(c));
             events.add(Integer.toString(e.eventType().ordinal() + 1));
             events.add(e.engagementMs() == null ? "0" : Long.toString(e.engagementMs()));

@@ -13,13 +13,31 @@ import java.util.List;
 public interface Warehouse extends TransactionalSink {
     String TABLE = "engagement_events_enriched";
 
-    /** Runs SQL and commits what it changed (the pipeline's own use). */
-    QueryResult query(String sql) throws Exception;
+    /**
+     * Runs one SELECT, read-only as the warehouse itself enforces it, within {@code limits}.
+     *
+     * @throws RefusedQueryException the text is not exactly one SELECT, or it ran out of time
+     */
+    QueryResult select(String sql, QueryLimits limits) throws Exception;
 
-    /** Runs SQL for a person and leaves the warehouse as it was. */
-    QueryResult queryReadOnly(String sql) throws Exception;
+    /** How long a query may run and how many rows come back (more: the result says it was cut). */
+    record QueryLimits(java.time.Duration timeout, int maxRows) {
+        /** For the pipeline's own checks. */
+        public static final QueryLimits GENEROUS = new QueryLimits(java.time.Duration.ofMinutes(5), Integer.MAX_VALUE);
+    }
 
-    record QueryResult(List<String> columns, List<List<Object>> rows) {
+    /** A query refused before or while it ran, with a reason to show the person who sent it. */
+    class RefusedQueryException extends Exception {
+        public RefusedQueryException(String message) {
+            super(message);
+        }
+    }
+
+    record QueryResult(List<String> columns, List<List<Object>> rows, boolean truncated) {
+        public QueryResult(List<String> columns, List<List<Object>> rows) {
+            this(columns, rows, false);
+        }
+
         /** The inverse of {@link #toJson()}: numbers come back as numbers, everything else as text. */
         public static QueryResult fromJson(com.fasterxml.jackson.databind.JsonNode body) {
             List<String> cols = new java.util.ArrayList<>();
@@ -30,10 +48,10 @@ public interface Warehouse extends TransactionalSink {
                 row.forEach(v -> values.add(v.isNull() ? null : v.isNumber() ? v.numberValue() : v.asText()));
                 out.add(values);
             }
-            return new QueryResult(cols, out);
+            return new QueryResult(cols, out, body.path("truncated").asBoolean(false));
         }
 
-        /** {"columns": [...], "rows": [[...], ...]} with numbers as numbers. */
+        /** {"columns": [...], "rows": [[...], ...]} with numbers as numbers, and "truncated" when cut short. */
         public ObjectNode toJson() {
             ObjectNode out = Json.MAPPER.createObjectNode();
             ArrayNode cols = out.putArray("columns");
@@ -58,6 +76,9 @@ public interface Warehouse extends TransactionalSink {
                         a.add(String.valueOf(v));
                     }
                 }
+            }
+            if (truncated) {
+                out.put("truncated", true);
             }
             return out;
         }

@@ -218,4 +218,27 @@ class RedisSinkIT {
             redis.configSet("maxmemory-policy", "noeviction");
         }
     }
+
+    @Test
+    void idsAcrossTheWholeBigintRangeAreCountedOnceEachWithoutColliding() throws Exception {
+        long[] ids = {(1L << 53), (1L << 53) + 1, (1L << 53) + 2, Long.MAX_VALUE, Long.MAX_VALUE - 1, 1L, -5L};
+        try (RedisSink sink = sink()) {
+            sink.claim(List.of(P0), SOURCE);
+            List<SinkRecord> records = new ArrayList<>();
+            for (int i = 0; i < ids.length; i++) {
+                records.add(record(P0, i, event(ids[i], "big", EventType.PLAY, 10L, NOW)));
+            }
+            assertThat(sink.write(batch(records, Map.of(P0, 0L), Map.of(P0, (long) ids.length))).applied())
+                    .as("doubles would merge 2^53 and 2^53+1").isEqualTo(ids.length);
+            List<SinkRecord> again = new ArrayList<>();
+            for (int i = 0; i < ids.length; i++) {
+                again.add(record(P0, ids.length + i, event(ids[i], "big", EventType.PLAY, 10L, NOW)));
+            }
+            TransactionalSink.WriteResult second = sink.write(batch(again, Map.of(P0, (long) ids.length),
+                    Map.of(P0, 2L * ids.length)));
+            assertThat(second.applied()).isZero();
+            assertThat(second.duplicates()).isEqualTo(ids.length);
+        }
+        assertThat(redis.hget("content:big", "events")).isEqualTo(String.valueOf(ids.length));
+    }
 }

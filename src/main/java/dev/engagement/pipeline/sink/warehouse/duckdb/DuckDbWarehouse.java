@@ -64,6 +64,8 @@ public final class DuckDbWarehouse implements Warehouse {
             )""";
 
     private final DuckDBConnection connection;
+    /** Only ever duplicated, into one connection per query: readers share nothing with the writer. */
+    private final DuckDBConnection readers;
     private final Path file;
     private volatile String status = "connected";
 
@@ -107,6 +109,7 @@ public final class DuckDbWarehouse implements Warehouse {
         }
         connection.setAutoCommit(false);
         connection.commit();
+        this.readers = connection.duplicate();
     }
 
     @Override
@@ -258,49 +261,104 @@ public final class DuckDbWarehouse implements Warehouse {
         a.endRow();
     }
 
-    /** Runs a statement and rolls back whatever it changed: for people's queries on a live warehouse. */
-    public synchronized QueryResult queryReadOnly(String sql) throws SQLException {
-        try {
-            return execute(sql);
-        } finally {
-            connection.rollback();
-        }
-    }
-
+    /**
+     * One SELECT for a person, on a connection of its own (readers never wait for the writer, and
+     * the writer never waits for them), in a transaction DuckDB itself keeps read-only. The
+     * statement is checked by DuckDB's parser first: exactly one statement, and a SELECT.
+     */
     @Override
-    public synchronized QueryResult query(String sql) throws SQLException {
-        try {
-            QueryResult r = execute(sql);
-            connection.commit();
-            return r;
-        } catch (SQLException e) {
-            connection.rollback();
-            throw e;
-        }
-    }
-
-    private QueryResult execute(String sql) throws SQLException {
-        try (Statement s = connection.createStatement()) {
-            boolean hasRows = s.execute(sql);
-            List<String> columns = new ArrayList<>();
-            List<List<Object>> rows = new ArrayList<>();
-            if (hasRows) {
-                try (ResultSet rs = s.getResultSet()) {
-                    ResultSetMetaData md = rs.getMetaData();
-                    for (int i = 1; i <= md.getColumnCount(); i++) {
-                        columns.add(md.getColumnLabel(i));
+    public QueryResult select(String sql, QueryLimits limits) throws SQLException, RefusedQueryException {
+        try (DuckDBConnection reader = newReader()) {
+            requireOneSelect(reader, sql);
+            reader.setAutoCommit(true);
+            try (Statement begin = reader.createStatement()) {
+                begin.execute("BEGIN TRANSACTION READ ONLY");
+            }
+            try (PreparedStatement q = reader.prepareStatement(sql)) {
+                java.util.concurrent.ScheduledFuture<?> cancel = CANCELLER.schedule(() -> {
+                    try {
+                        q.cancel();
+                    } catch (SQLException e) {
+                        // the query ended meanwhile
                     }
-                    while (rs.next()) {
-                        List<Object> row = new ArrayList<>(columns.size());
-                        for (int i = 1; i <= columns.size(); i++) {
-                            row.add(rs.getObject(i));
-                        }
-                        rows.add(row);
+                }, limits.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                try (ResultSet rs = q.executeQuery()) {
+                    return read(rs, limits.maxRows());
+                } catch (SQLException e) {
+                    if (cancel.isDone() && !cancel.isCancelled()) {
+                        throw new RefusedQueryException("the query ran longer than " + limits.timeout().toMillis()
+                                + " ms and was cancelled (WAREHOUSE_QUERY_TIMEOUT)");
                     }
+                    throw e;
+                } finally {
+                    cancel.cancel(false);
+                }
+            } finally {
+                try (Statement end = reader.createStatement()) {
+                    end.execute("ROLLBACK");
+                } catch (SQLException e) {
+                    // the connection is closed right after
                 }
             }
-            return new QueryResult(columns, rows);
         }
+    }
+
+    /** A fresh connection to the same database, for one query. */
+    private DuckDBConnection newReader() throws SQLException {
+        synchronized (readers) {
+            return readers.duplicate();
+        }
+    }
+
+    private static final java.util.concurrent.ScheduledExecutorService CANCELLER =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    dev.engagement.pipeline.Threads.daemon("warehouse-query-timeout"));
+
+    /** DuckDB's own parser says what the text is: only SELECT statements serialize, and we want one. */
+    private static void requireOneSelect(DuckDBConnection c, String sql) throws SQLException, RefusedQueryException {
+        String parsed;
+        try (PreparedStatement p = c.prepareStatement("SELECT json_serialize_sql(?::VARCHAR)")) {
+            p.setString(1, sql);
+            try (ResultSet rs = p.executeQuery()) {
+                rs.next();
+                parsed = rs.getString(1);
+            }
+        }
+        try {
+            var tree = dev.engagement.pipeline.model.Json.MAPPER.readTree(parsed);
+            if (tree.path("error").asBoolean(false)) {
+                throw new RefusedQueryException("only a single SELECT is allowed here: "
+                        + tree.path("error_message").asText("not a SELECT"));
+            }
+            int statements = tree.path("statements").size();
+            if (statements != 1) {
+                throw new RefusedQueryException("exactly one statement is allowed here, but there were " + statements);
+            }
+        } catch (java.io.IOException e) {
+            throw new RefusedQueryException("the statement could not be checked: " + e.getMessage());
+        }
+    }
+
+    private static QueryResult read(ResultSet rs, int maxRows) throws SQLException {
+        ResultSetMetaData md = rs.getMetaData();
+        List<String> columns = new ArrayList<>();
+        for (int i = 1; i <= md.getColumnCount(); i++) {
+            columns.add(md.getColumnLabel(i));
+        }
+        List<List<Object>> rows = new ArrayList<>();
+        boolean truncated = false;
+        while (rs.next()) {
+            if (rows.size() == maxRows) {
+                truncated = true;
+                break;
+            }
+            List<Object> row = new ArrayList<>(columns.size());
+            for (int i = 1; i <= columns.size(); i++) {
+                row.add(rs.getObject(i));
+            }
+            rows.add(row);
+        }
+        return new QueryResult(columns, rows, truncated);
     }
 
     @Override
@@ -311,6 +369,7 @@ public final class DuckDbWarehouse implements Warehouse {
     @Override
     public synchronized void close() {
         try {
+            readers.close();
             connection.close();
         } catch (SQLException e) {
             status = "closed with error: " + e.getMessage();
