@@ -50,7 +50,11 @@ class CommandsIT {
             HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(page.statusCode()).isEqualTo(200);
-            assertThat(page.body()).contains("engagement-pipeline").contains("/api/dashboard");
+            assertThat(page.body()).contains("engagement-pipeline").contains("/dashboard.js");
+            HttpResponse<String> script = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/dashboard.js")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(script.statusCode()).isEqualTo(200);
+            assertThat(script.body()).contains("/api/dashboard");
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
                 JsonNode dash = Json.MAPPER.readTree(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                         + port + "/api/dashboard")).build(), HttpResponse.BodyHandlers.ofString()).body());

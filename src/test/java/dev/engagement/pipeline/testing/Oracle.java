@@ -141,7 +141,12 @@ public final class Oracle {
             out.add("warehouse has " + rows + " rows for " + distinct + " event ids");
         }
         Set<Long> ids = new TreeSet<>();
-        for (List<Object> r : warehouse.query("SELECT event_id FROM " + Warehouse.TABLE).rows()) {
+        Warehouse.QueryResult all = warehouse.query("SELECT event_id FROM " + Warehouse.TABLE);
+        if (all.truncated()) {
+            throw new IllegalStateException("the warehouse answered " + all.rows().size() + " of " + rows
+                    + " rows (cut by WAREHOUSE_QUERY_MAX_ROWS): the oracle cannot compare a cut result");
+        }
+        for (List<Object> r : all.rows()) {
             ids.add(((Number) r.get(0)).longValue());
         }
         if (!ids.equals(truth.validIds())) {

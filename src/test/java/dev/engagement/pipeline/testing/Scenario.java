@@ -76,6 +76,7 @@ public final class Scenario implements AutoCloseable {
         e.put("REDIS_URL", TestServices.redis().url());
         e.put("DATA_DIR", dir.resolve("data").toString());
         e.put("DUCKDB_PATH", dir.resolve("data/warehouse.duckdb").toString());
+        e.put("WAREHOUSE_QUERY_MAX_ROWS", "10000000"); // the oracle reads every event id
         e.put("HTTP_PORT", Integer.toString(Ports.free()));
         e.put("EXTERNAL_API_URL", receiver.url());
         e.put("EXTERNAL_API_TOKEN", "scenario-token-" + Long.toHexString(seed));
