@@ -137,7 +137,8 @@ public final class DebeziumSource implements ChangeSource {
         Optional<SlotMonitor.Slot> slot = readSlot();
         if (slot.isEmpty() && capturedBefore()) {
             fail("replication slot '" + config.postgres().slotName() + "' does not exist, but this pipeline has captured "
-                    + "from " + config.postgres() + " before (" + Topics.SOURCE_OFFSETS + " holds its position): the slot "
+                    + "from " + config.postgres() + " before (" + Topics.SOURCE_OFFSETS + " or " + Topics.CDC_EVENTS
+                    + " say so): the slot "
                     + "was dropped or lost, and the changes committed since the last capture cannot be read. Nothing "
                     + "will be captured rather than skip them silently. To capture everything again from a new "
                     + "snapshot, delete the topic " + Topics.SOURCE_OFFSETS + " and restart; the sinks ignore events "
@@ -254,15 +255,31 @@ public final class DebeziumSource implements ChangeSource {
         }
     }
 
-    /** Whether Debezium has stored a capture position before: then a missing slot means lost changes. */
+    /**
+     * Whether this pipeline has captured before: then a missing slot means lost changes. Debezium's
+     * position topic exists (it is made when capture first starts; deleting it is how an operator
+     * asks for a new snapshot) and holds a position, or the CDC topic holds changes (a process
+     * stopped before its first position was stored has captured too).
+     */
     private boolean capturedBefore() {
         try (Admin admin = Admin.create(KafkaClients.admin(config))) {
-            TopicPartition tp = new TopicPartition(Topics.SOURCE_OFFSETS, 0);
-            if (!admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(Topics.SOURCE_OFFSETS)) {
+            var topics = admin.listTopics().names().get(10, TimeUnit.SECONDS);
+            if (!topics.contains(Topics.SOURCE_OFFSETS)) {
                 return false;
             }
-            return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get(10, TimeUnit.SECONDS)
-                    .offset() > 0;
+            Map<TopicPartition, OffsetSpec> ends = new java.util.HashMap<>();
+            ends.put(new TopicPartition(Topics.SOURCE_OFFSETS, 0), OffsetSpec.latest());
+            if (topics.contains(Topics.CDC_EVENTS)) {
+                admin.describeTopics(List.of(Topics.CDC_EVENTS)).allTopicNames().get(10, TimeUnit.SECONDS)
+                        .get(Topics.CDC_EVENTS).partitions()
+                        .forEach(p -> ends.put(new TopicPartition(Topics.CDC_EVENTS, p.partition()), OffsetSpec.latest()));
+            }
+            for (var end : admin.listOffsets(ends).all().get(10, TimeUnit.SECONDS).values()) {
+                if (end.offset() > 0) {
+                    return true;
+                }
+            }
+            return false;
         } catch (Exception e) {
             throw new IllegalStateException("cannot tell whether this pipeline has captured before: " + e.getMessage(), e);
         }

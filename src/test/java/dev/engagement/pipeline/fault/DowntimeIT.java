@@ -65,7 +65,7 @@ class DowntimeIT {
         }
     }
 
-    @FaultSeeds(value = {11001, 11002, 11003, 11004, 11005}, quick = 2)
+    @FaultSeeds(value = {11001, 11002, 11003, 11004, 11005}, quick = 1)
     void aLostSlotFailsLoudlyAndSkipsNothingSilently(long seed) throws Exception {
         try (Scenario s = Scenario.create("lost_slot", seed)) {
             s.startLoad(100, 0);

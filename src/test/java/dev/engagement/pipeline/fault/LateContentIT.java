@@ -26,7 +26,7 @@ import static org.awaitility.Awaitility.await;
  */
 class LateContentIT {
 
-    @FaultSeeds(value = {9001, 21, 512, 31415, 2718}, quick = 2)
+    @FaultSeeds(value = {9001, 21, 512, 31415, 2718}, quick = 1)
     void lateContentIsWaitedForAndMissingContentEndsUnknown(long seed) throws Exception {
         try (Scenario s = Scenario.create("late_content", seed)) {
             try (Sql sql = new Sql(s.config.postgres())) {

@@ -32,7 +32,7 @@ import static org.awaitility.Awaitility.await;
  */
 class MalformedInputIT {
 
-    @FaultSeeds(value = {8001, 13, 256, 1999, 777}, quick = 2)
+    @FaultSeeds(value = {8001, 13, 256, 1999, 777}, quick = 1)
     void badInputIsReportedOnceAndEverythingElseCounts(long seed) throws Exception {
         try (Scenario s = Scenario.create("malformed", seed)) {
             s.start();
