@@ -16,7 +16,10 @@ import dev.engagement.pipeline.sink.StoreSink;
 import dev.engagement.pipeline.sink.http.HttpSink;
 import dev.engagement.pipeline.sink.redis.RedisSink;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
-import dev.engagement.pipeline.sink.warehouse.Warehouses;
+import dev.engagement.pipeline.sink.Sink;
+import dev.engagement.pipeline.sink.warehouse.bigquery.BigQuerySink;
+import dev.engagement.pipeline.sink.warehouse.bigquery.BigQueryWarehouse;
+import dev.engagement.pipeline.sink.warehouse.duckdb.DuckDbWarehouse;
 import dev.engagement.pipeline.source.ChangeSource;
 import dev.engagement.pipeline.source.DebeziumSource;
 import dev.engagement.pipeline.source.SourceChecks;
@@ -183,9 +186,16 @@ public final class Pipeline implements AutoCloseable {
             redisSink.start();
         }
         if (components.contains(Component.WAREHOUSE)) {
-            warehouse = Warehouses.open(config.warehouse());
-            warehouseSink = new SinkRuntime(new StoreSink(warehouse, Clock.systemUTC()), kafka, registry,
-                    Clock.systemUTC());
+            Sink writer;
+            if (config.warehouse().kind() == PipelineConfig.WarehouseKind.BIGQUERY) {
+                warehouse = new BigQueryWarehouse(config.warehouse());
+                writer = new BigQuerySink(config, Clock.systemUTC());
+            } else {
+                DuckDbWarehouse duckdb = new DuckDbWarehouse(config.warehouse().duckdbPath());
+                warehouse = duckdb;
+                writer = new StoreSink(duckdb, Clock.systemUTC());
+            }
+            warehouseSink = new SinkRuntime(writer, kafka, registry, Clock.systemUTC());
             parts.add(warehouseSink);
             warehouseSink.start();
         }
@@ -286,7 +296,8 @@ public final class Pipeline implements AutoCloseable {
                     : sinkResult(redisSink.status(), config.redis().display());
         }, false));
         checks.add(sinkCheck("warehouse", warehouseSink == null ? null : warehouseSink::status,
-                config.warehouse().kind().name().toLowerCase(java.util.Locale.ROOT)));
+                config.warehouse().kind() == PipelineConfig.WarehouseKind.BIGQUERY
+                        ? "bigquery " + config.warehouse().bigQueryTableName() : "duckdb"));
         checks.add(sinkCheck("external_api", httpSink == null ? null : httpSink::status,
                 config.externalApi().url().map(u -> u.getScheme() + "://" + u.getAuthority() + u.getPath()).orElse("not configured")));
         return checks;

@@ -9,6 +9,7 @@ import dev.engagement.pipeline.db.Schema;
 import dev.engagement.pipeline.generate.EventGenerator;
 import dev.engagement.pipeline.local.DemoReceiver;
 import dev.engagement.pipeline.local.LocalStack;
+import dev.engagement.pipeline.sink.warehouse.bigquery.fake.FakeBigQuery;
 import dev.engagement.pipeline.metrics.Latency;
 import dev.engagement.pipeline.metrics.Meters;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -55,12 +56,19 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "D", description = "Stop by itself after this long (default: run until Ctrl-C).")
     String duration;
 
+    @Option(names = "--warehouse", paramLabel = "KIND", defaultValue = "duckdb",
+            description = {"duckdb (default), or bigquery: the warehouse sink writes through the Storage Write API to an "
+                    + "in-process FAKE of BigQuery's wire API (no Google Cloud project needed; rows live in memory and "
+                    + "`warehouse query` answers through this demo's API)."})
+    String warehouse;
+
     @Override
     public Integer call() throws Exception {
         Options.between(spec, "--rate", rate, 1, 1_000_000);
         Options.between(spec, "--content", content, 1, 100_000);
         Options.between(spec, "--invalid-percent", invalidPercent, 0, 100);
         Duration limit = duration == null ? null : Options.duration(spec, "--duration", duration);
+        Options.oneOf(spec, "--warehouse", warehouse, "duckdb", "bigquery");
 
         Map<String, String> given = Cli.environment();
         PipelineConfig preliminary = Cli.config(given); // every settings problem, before anything starts
@@ -71,6 +79,7 @@ final class DemoCommand implements Callable<Integer> {
 
         LocalStack stack = LocalStack.up(given, preliminary.dataDir().resolve("local"));
         DemoReceiver receiver = null;
+        FakeBigQuery fakeBigQuery = null;
         Pipeline pipeline = null;
         Thread generatorThread = null;
         AtomicLong generated = new AtomicLong();
@@ -81,6 +90,10 @@ final class DemoCommand implements Callable<Integer> {
                 receiver = new DemoReceiver(DEMO_TOKEN);
                 env.put("EXTERNAL_API_URL", receiver.url());
                 env.put("EXTERNAL_API_TOKEN", DEMO_TOKEN);
+            }
+            if ("bigquery".equals(warehouse)) {
+                fakeBigQuery = FakeBigQuery.start("demo-project");
+                env.putAll(fakeBigQuery.settings("engagement_demo"));
             }
             PipelineConfig config = ConfigLoader.load(env);
             Logging.configure(config);
@@ -93,12 +106,18 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("  PostgreSQL   " + config.postgres() + (given.containsKey("POSTGRES_HOST") ? "" : " (private, logical WAL)"));
             System.out.println("  Kafka        " + config.kafka().bootstrapServers() + (given.containsKey("KAFKA_BOOTSTRAP_SERVERS") ? "" : " (embedded KRaft broker)"));
             System.out.println("  Redis        " + config.redis() + (given.containsKey("REDIS_URL") ? "" : " (private)"));
-            System.out.println("  Warehouse    DuckDB " + config.warehouse().duckdbPath());
+            System.out.println("  Warehouse    " + (fakeBigQuery == null ? "DuckDB " + config.warehouse().duckdbPath()
+                    : "BigQuery " + config.warehouse().bigQueryTableName() + " (in-process FAKE of the Storage Write "
+                    + "and REST APIs: " + fakeBigQuery.writeEndpoint() + ", " + fakeBigQuery.restEndpoint() + ")"));
             System.out.println("  External API " + config.externalApi().url().orElseThrow() + (receiver != null ? " (built-in demo receiver)" : ""));
             System.out.println("  Content      " + added + " rows added; generating " + rate + " events/s");
             System.out.println("  Logs         " + logFile);
             System.out.println();
             System.out.println("Dashboard: http://localhost:" + pipeline.apiPort().orElseThrow() + "/   (Ctrl-C to stop)");
+            if (fakeBigQuery != null) {
+                System.out.println("Query it:  HTTP_PORT=" + pipeline.apiPort().orElseThrow()
+                        + " ./pipeline warehouse query --api \"SELECT count(*) FROM engagement_events_enriched\"");
+            }
 
             generatorThread = new Thread(() -> {
                 try {
@@ -112,11 +131,12 @@ final class DemoCommand implements Callable<Integer> {
             CountDownLatch stop = new CountDownLatch(1);
             Pipeline running = pipeline;
             DemoReceiver api = receiver;
+            FakeBigQuery bq = fakeBigQuery;
             Thread generatorRef = generatorThread;
             Thread hook = new Thread(() -> {
                 generatorRef.interrupt();
                 stop.countDown();
-                shutdown(running, api, stack);
+                shutdown(running, api, bq, stack);
             }, "demo-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             long deadline = limit == null ? Long.MAX_VALUE : System.nanoTime() + limit.toNanos();
@@ -134,7 +154,7 @@ final class DemoCommand implements Callable<Integer> {
                     Runtime.getRuntime().removeShutdownHook(hook);
                     generatorRef.interrupt();
                     generatorRef.join(10_000);
-                    shutdown(running, api, stack);
+                    shutdown(running, api, bq, stack);
                     return 0;
                 }
             }
@@ -143,15 +163,18 @@ final class DemoCommand implements Callable<Integer> {
             if (generatorThread != null) {
                 generatorThread.interrupt();
             }
-            shutdown(pipeline, receiver, stack);
+            shutdown(pipeline, receiver, fakeBigQuery, stack);
             throw e;
         }
     }
 
-    private static void shutdown(Pipeline pipeline, DemoReceiver receiver, LocalStack stack) {
+    private static void shutdown(Pipeline pipeline, DemoReceiver receiver, FakeBigQuery bq, LocalStack stack) {
         System.out.println("stopping...");
         if (pipeline != null) {
             pipeline.close();
+        }
+        if (bq != null) {
+            bq.close();
         }
         if (receiver != null) {
             receiver.close();

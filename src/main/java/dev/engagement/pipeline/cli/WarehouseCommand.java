@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.model.Json;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
+import dev.engagement.pipeline.sink.warehouse.bigquery.BigQueryWarehouse;
 import dev.engagement.pipeline.sink.warehouse.duckdb.DuckDbWarehouse;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,13 +37,18 @@ final class WarehouseCommand implements Runnable {
     @Command(name = "query", mixinStandardHelpOptions = true,
             description = {"Runs one SELECT against the configured warehouse and prints the result.",
                     "The warehouse keeps it read-only. While a pipeline writes the DuckDB file, the query goes "
-                            + "through that pipeline's API on HTTP_PORT of this host (with ADMIN_TOKEN when set)."})
+                            + "through that pipeline's API on HTTP_PORT of this host (with ADMIN_TOKEN when set).",
+                    "With WAREHOUSE=bigquery it runs as a BigQuery query job (Standard SQL)."})
     static final class Query implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Parameters(index = "0", paramLabel = "SQL", description = "The query, e.g. \"SELECT count(*) FROM engagement_events_enriched\".")
         String sql;
+
+        @Option(names = "--api", description = "Ask the pipeline running on HTTP_PORT of this host (its warehouse, "
+                + "whatever it is: e.g. the fake of `demo --warehouse bigquery`).")
+        boolean api;
 
         @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "table",
                 description = "table, csv or json (default: ${DEFAULT-VALUE}).")
@@ -52,11 +58,25 @@ final class WarehouseCommand implements Runnable {
         public Integer call() throws Exception {
             Options.oneOf(spec, "--format", format, "table", "csv", "json");
             PipelineConfig config = Cli.config();
-            if (config.warehouse().kind() != PipelineConfig.WarehouseKind.DUCKDB) {
-                throw new IllegalStateException("WAREHOUSE=" + config.warehouse().kind().name().toLowerCase(java.util.Locale.ROOT)
-                        + " cannot be queried from this build");
-            }
             Warehouse.QueryResult result;
+            if (api) {
+                result = viaRunningPipeline(config);
+                print(result, format, System.out);
+                return 0;
+            }
+            Warehouse.QueryLimits limits = new Warehouse.QueryLimits(config.http().queryTimeout(),
+                    config.http().queryMaxRows());
+            if (config.warehouse().kind() == PipelineConfig.WarehouseKind.BIGQUERY) {
+                config.requireFor(java.util.Set.of(dev.engagement.pipeline.config.Component.WAREHOUSE));
+                try (BigQueryWarehouse warehouse = new BigQueryWarehouse(config.warehouse())) {
+                    result = warehouse.select(sql, limits);
+                }
+                print(result, format, System.out);
+                if (result.truncated()) {
+                    System.err.println("(cut at " + result.rows().size() + " rows: WAREHOUSE_QUERY_MAX_ROWS)");
+                }
+                return 0;
+            }
             try (DuckDbWarehouse warehouse = new DuckDbWarehouse(config.warehouse().duckdbPath(), true)) {
                 result = warehouse.select(sql, new Warehouse.QueryLimits(config.http().queryTimeout(),
                         config.http().queryMaxRows()));
@@ -84,8 +104,8 @@ final class WarehouseCommand implements Runnable {
                 }
                 response = HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
             } catch (java.io.IOException e) {
-                throw new IllegalStateException(config.warehouse().duckdbPath() + " is in use by another process, and "
-                        + "no pipeline API answered on port " + config.httpPort() + " to run the query there");
+                throw new IllegalStateException((api ? "" : config.warehouse().duckdbPath() + " is in use by another "
+                        + "process, and ") + "no pipeline API answered on port " + config.httpPort() + " to run the query there");
             }
             JsonNode body = Json.MAPPER.readTree(response.body());
             if (response.statusCode() != 200) {

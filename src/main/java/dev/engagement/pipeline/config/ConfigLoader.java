@@ -94,7 +94,12 @@ public final class ConfigLoader {
                 durationIn(Setting.RANK_MINUTE_TTL, Duration.ofMinutes(1), Duration.ofDays(366)),
                 readableFile(Setting.REDIS_CA_CERT));
         var warehouse = new PipelineConfig.Warehouse(warehouseKind(), Path.of(required(Setting.DUCKDB_PATH)),
-                raw(Setting.GOOGLE_CLOUD_PROJECT), raw(Setting.BIGQUERY_DATASET));
+                raw(Setting.GOOGLE_CLOUD_PROJECT), bigQueryName(Setting.BIGQUERY_DATASET),
+                bigQueryName(Setting.BIGQUERY_TABLE), raw(Setting.BIGQUERY_LOCATION),
+                warehouseKind() == PipelineConfig.WarehouseKind.BIGQUERY
+                        ? readableFile(Setting.GOOGLE_APPLICATION_CREDENTIALS) : Optional.empty(),
+                httpUri(Setting.BIGQUERY_ENDPOINT),
+                writeEndpoint(), intIn(Setting.BIGQUERY_APPEND_MAX_BYTES, 1024, 10_000_000));
         var api = new PipelineConfig.ExternalApi(apiUrl(), token(),
                 intIn(Setting.HTTP_SINK_BATCH_SIZE, 1, 100_000),
                 durationIn(Setting.HTTP_SINK_LINGER, Duration.ZERO, Duration.ofMinutes(1)),
@@ -280,6 +285,38 @@ public final class ConfigLoader {
             problems.add("EXTERNAL_API_URL must be an http:// or https:// URL, but was '" + v + "'");
             return Optional.empty();
         }
+    }
+
+    /** A BigQuery dataset or table id: letters, digits and underscores (empty: checked where it is needed). */
+    private String bigQueryName(Setting s) {
+        String v = raw(s);
+        if (!v.isEmpty() && !v.matches("[A-Za-z0-9_]{1,1024}")) {
+            problems.add(s.name() + " must be letters, digits and underscores, but was '" + v + "'");
+        }
+        return v;
+    }
+
+    private URI httpUri(Setting s) {
+        String v = raw(s);
+        try {
+            URI uri = new URI(v);
+            if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                    || uri.getUserInfo() != null) {
+                problems.add(s.name() + " must be an http:// or https:// URL without credentials, but was '" + v + "'");
+            }
+            return uri;
+        } catch (URISyntaxException e) {
+            problems.add(s.name() + " must be an http:// or https:// URL, but was '" + v + "'");
+            return URI.create(s.defaultValue());
+        }
+    }
+
+    private String writeEndpoint() {
+        String v = raw(Setting.BIGQUERY_WRITE_ENDPOINT);
+        if (!v.matches("(http://)?[A-Za-z0-9.\\-]+:\\d{1,5}")) {
+            problems.add("BIGQUERY_WRITE_ENDPOINT must be host:port or http://host:port, but was '" + v + "'");
+        }
+        return v;
     }
 
     private PipelineConfig.SslMode sslMode() {

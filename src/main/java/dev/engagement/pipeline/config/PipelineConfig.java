@@ -85,7 +85,18 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
 
     public enum WarehouseKind { DUCKDB, BIGQUERY }
 
-    public record Warehouse(WarehouseKind kind, Path duckdbPath, String googleCloudProject, String bigQueryDataset) {
+    public record Warehouse(WarehouseKind kind, Path duckdbPath, String googleCloudProject, String bigQueryDataset,
+                            String bigQueryTable, String bigQueryLocation, Optional<Path> credentialsFile,
+                            URI bigQueryEndpoint, String bigQueryWriteEndpoint, int appendMaxBytes) {
+        /** {@code project.dataset.table}, as BigQuery names it. */
+        public String bigQueryTableName() {
+            return googleCloudProject + "." + bigQueryDataset + "." + bigQueryTable;
+        }
+
+        /** Both endpoints are plaintext (an emulator or the fake): no Google credentials are used. */
+        public boolean bigQueryPlaintext() {
+            return "http".equals(bigQueryEndpoint.getScheme()) && bigQueryWriteEndpoint.startsWith("http://");
+        }
     }
 
     public record ExternalApi(Optional<URI> url, Secret token, int batchSize, Duration linger,

@@ -83,5 +83,12 @@ public interface Sink extends AutoCloseable {
 
         /** Commits now and waits: for a sink that must record something before it acts. */
         void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets);
+
+        /**
+         * The consumer's group membership, for a sink that commits its offsets inside its own Kafka
+         * transaction ({@code sendOffsetsToTransaction}): the group refuses the commit of a member
+         * that lost its partitions, so a zombie's transaction aborts.
+         */
+        org.apache.kafka.clients.consumer.ConsumerGroupMetadata groupMetadata();
     }
 }

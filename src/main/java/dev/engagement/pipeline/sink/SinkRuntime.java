@@ -674,6 +674,11 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
             lastCommitAt = clock.instant();
         }
 
+        @Override
+        public org.apache.kafka.clients.consumer.ConsumerGroupMetadata groupMetadata() {
+            return consumer.groupMetadata();
+        }
+
         private void forget(Collection<TopicPartition> partitions) {
             List<TopicPartition> owned = partitions.stream().filter(this::owned).toList();
             if (!owned.isEmpty()) {

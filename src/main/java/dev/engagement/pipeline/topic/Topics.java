@@ -17,6 +17,8 @@ public final class Topics {
     public static final String HTTP_DLQ = "sink.http.dlq";
     /** Event ids the http sink has settled, a bit each, so that events emitted again are not sent again. */
     public static final String HTTP_DELIVERED = "sink.http.delivered";
+    /** Event ids the BigQuery sink has written, a bit each, per table: kept in the transaction that records its position. */
+    public static final String BIGQUERY_WRITTEN = "sink.bigquery.written";
     /** The source connector's offsets (its position in the PostgreSQL WAL). */
     public static final String SOURCE_OFFSETS = "pipeline.source.offsets";
 
@@ -39,6 +41,8 @@ public final class Topics {
                 // one partition: a new owner of any enriched partition reads it whole; segments roll
                 // often so that compaction keeps it near one record per chunk
                 new TopicSpec(HTTP_DELIVERED, 1, replicationFactor, Map.of("cleanup.policy", "compact",
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")),
+                new TopicSpec(BIGQUERY_WRITTEN, 1, replicationFactor, Map.of("cleanup.policy", "compact",
                         "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")));
     }
 

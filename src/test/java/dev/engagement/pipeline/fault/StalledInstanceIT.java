@@ -43,10 +43,10 @@ class StalledInstanceIT {
                     "PIPELINE_TEST_FAULT", "redis.before-write@" + writes + ":stop"),
                     "run", "--components", "processor,redis,warehouse,http,api");
 
-            await().atMost(Duration.ofSeconds(120)).until(() -> stopped(a.pid()));
+            await().atMost(Duration.ofSeconds(120)).until(() -> a.stopped());
             Instant frozen = Instant.now();
             // A's session times out; B claims A's partitions and freezes before writing anything of them
-            await().atMost(Duration.ofSeconds(60)).until(() -> stopped(b.pid()));
+            await().atMost(Duration.ofSeconds(60)).until(() -> b.stopped());
             Duration takeover = Duration.between(frozen, Instant.now());
             long atTakeover = s.redisEvents();
             a.signal("CONT");
@@ -72,8 +72,4 @@ class StalledInstanceIT {
         }
     }
 
-    private static boolean stopped(long pid) throws Exception {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
-    }
 }

@@ -33,7 +33,8 @@ public final class PipelineProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(output.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("POSTGRES_") || k.startsWith("KAFKA_") || k.startsWith("REDIS_")
-                || k.startsWith("EXTERNAL_API_") || k.equals("HTTP_PORT") || k.equals("WAREHOUSE") || k.equals("DUCKDB_PATH"));
+                || k.startsWith("EXTERNAL_API_") || k.equals("HTTP_PORT") || k.equals("WAREHOUSE") || k.equals("DUCKDB_PATH")
+                || k.startsWith("BIGQUERY_") || k.startsWith("GOOGLE_"));
         pb.environment().putAll(env);
         return new PipelineProcess(pb.start(), output);
     }
@@ -49,6 +50,12 @@ public final class PipelineProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** Frozen by SIGSTOP (state T in /proc). */
+    public boolean stopped() throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
     }
 
     public boolean alive() {

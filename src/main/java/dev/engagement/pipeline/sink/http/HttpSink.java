@@ -3,6 +3,7 @@ package dev.engagement.pipeline.sink.http;
 import dev.engagement.pipeline.Threads;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.fault.FaultPoints;
+import dev.engagement.pipeline.sink.SeenIds;
 import dev.engagement.pipeline.sink.Sink;
 import dev.engagement.pipeline.sink.SinkBatch;
 import dev.engagement.pipeline.sink.SinkMetrics;
@@ -49,7 +50,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * partitions go in parallel. Before a batch goes out, its last offset is committed as metadata
  * beside the partition's settled offset; a restarted sink resends exactly that batch, with the
  * same Idempotency-Key, and counts it as a redelivery. Event ids it settled are kept in
- * {@link Delivered}, so an event emitted again is not sent again. While the breaker is open every
+ * {@link SeenIds}, so an event emitted again is not sent again. While the breaker is open every
  * partition is paused: the backlog waits in Kafka, and nothing goes to the dead-letter topic.
  */
 public final class HttpSink implements Sink {
@@ -69,7 +70,7 @@ public final class HttpSink implements Sink {
     private final HttpMetrics metrics;
     private final Map<TopicPartition, Lane> lanes = new HashMap<>();
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
-    private final Delivered delivered = new Delivered();
+    private final SeenIds delivered = new SeenIds(Topics.HTTP_DELIVERED, "");
     private final AtomicLong dlqSize = new AtomicLong(-1);
     private final Admin admin;
     private Context context;

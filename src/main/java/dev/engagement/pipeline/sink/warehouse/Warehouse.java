@@ -1,7 +1,5 @@
 package dev.engagement.pipeline.sink.warehouse;
 
-import dev.engagement.pipeline.sink.TransactionalSink;
-
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engagement.pipeline.model.Json;
@@ -9,9 +7,18 @@ import dev.engagement.pipeline.model.Json;
 import java.math.BigDecimal;
 import java.util.List;
 
-/** The analytics warehouse: a transactional sink of enriched events that can also answer SQL. */
-public interface Warehouse extends TransactionalSink {
+/**
+ * The analytics warehouse as people query it: DuckDB (also the sink's transactional store) or
+ * BigQuery (written by its own sink through the Storage Write API).
+ */
+public interface Warehouse extends AutoCloseable {
     String TABLE = "engagement_events_enriched";
+
+    /** A short human status for /health: "connected", or what is wrong. */
+    String status();
+
+    @Override
+    void close();
 
     /**
      * Runs one SELECT, read-only as the warehouse itself enforces it, within {@code limits}.

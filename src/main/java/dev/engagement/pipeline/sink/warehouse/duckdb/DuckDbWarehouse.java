@@ -39,7 +39,7 @@ import java.util.Set;
  * is read again from its own positions). DuckDB lets one process write a file, which also fences
  * any second writer; the file's own id ({@code pipeline_store}) names its consumer group.
  */
-public final class DuckDbWarehouse implements Warehouse {
+public final class DuckDbWarehouse implements Warehouse, dev.engagement.pipeline.sink.TransactionalSink {
     static final String DDL = """
             CREATE TABLE IF NOT EXISTS engagement_events_enriched (
                 event_id               BIGINT PRIMARY KEY,

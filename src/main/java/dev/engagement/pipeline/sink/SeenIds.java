@@ -1,7 +1,6 @@
-package dev.engagement.pipeline.sink.http;
+package dev.engagement.pipeline.sink;
 
 import dev.engagement.pipeline.topic.KafkaClients;
-import dev.engagement.pipeline.topic.Topics;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -18,31 +17,40 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The event ids the http sink has settled (delivered, or dead-lettered), per partition of
- * {@code engagement.enriched}. Kept in the compacted topic {@code sink.http.delivered} so that an
- * event emitted again (a redone snapshot, a backfill, a re-created source position) is recognised
- * and not sent again, by whichever instance owns its partition later. A bit per id, in chunks of
- * 4,096 ids: key {@code <partition>:<chunk>}, value the chunk's 512 bytes. Each record is the
- * whole chunk; a load ORs every version it reads, so bits are only ever added.
+ * The event ids a sink has settled, per partition of {@code engagement.enriched}: the http sink's
+ * deliveries ({@code sink.http.delivered}), the BigQuery rows written ({@code sink.bigquery.written}).
+ * Kept in a compacted topic so that an event emitted again (a redone snapshot, a backfill, a
+ * re-created source position) is recognised and not settled again, by whichever instance owns its
+ * partition later. A bit per id, in chunks of 4,096 ids: key {@code <prefix><partition>:<chunk>},
+ * value the chunk's 512 bytes. Each record is the whole chunk; a load ORs every version it reads
+ * (read_committed: what a transaction aborted is not there), so bits are only ever added.
  */
-final class Delivered {
+public final class SeenIds {
     static final int CHUNK_BITS = 12;
     private static final int WORDS = (1 << CHUNK_BITS) / 64;
 
     private record Chunk(int partition, long index) {
     }
 
+    private final String topic;
+    private final String prefix;
     private final Map<Integer, Map<Long, long[]>> byPartition = new HashMap<>();
     private final Set<Chunk> dirty = new LinkedHashSet<>();
 
-    boolean contains(int partition, long id) {
+    /** Ids kept in {@code topic} under keys that start with {@code prefix} (one store's ids). */
+    public SeenIds(String topic, String prefix) {
+        this.topic = topic;
+        this.prefix = prefix;
+    }
+
+    public boolean contains(int partition, long id) {
         Map<Long, long[]> chunks = byPartition.get(partition);
         long[] words = chunks == null ? null : chunks.get(id >> CHUNK_BITS);
         int bit = (int) (id & ((1 << CHUNK_BITS) - 1));
         return words != null && (words[bit >>> 6] & (1L << (bit & 63))) != 0;
     }
 
-    void add(int partition, long id) {
+    public void add(int partition, long id) {
         long index = id >> CHUNK_BITS;
         long[] words = byPartition.computeIfAbsent(partition, p -> new HashMap<>())
                 .computeIfAbsent(index, i -> new long[WORDS]);
@@ -54,8 +62,8 @@ final class Delivered {
         }
     }
 
-    /** The chunks changed since the last call, as records for {@code sink.http.delivered}. */
-    List<ProducerRecord<String, byte[]>> changes() {
+    /** The chunks changed since the last call, as records for the topic. */
+    public List<ProducerRecord<String, byte[]>> changes() {
         List<ProducerRecord<String, byte[]>> out = new ArrayList<>(dirty.size());
         for (Chunk c : dirty) {
             long[] words = byPartition.get(c.partition()).get(c.index());
@@ -63,13 +71,13 @@ final class Delivered {
             for (long w : words) {
                 b.putLong(w);
             }
-            out.add(new ProducerRecord<>(Topics.HTTP_DELIVERED, c.partition() + ":" + c.index(), b.array()));
+            out.add(new ProducerRecord<>(topic, prefix + c.partition() + ":" + c.index(), b.array()));
         }
         dirty.clear();
         return out;
     }
 
-    void forget(Collection<TopicPartition> partitions) {
+    public void forget(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {
             byPartition.remove(tp.partition());
             dirty.removeIf(c -> c.partition() == tp.partition());
@@ -77,10 +85,10 @@ final class Delivered {
     }
 
     /** Reads what was settled for {@code partitions} from the topic, to its end. */
-    void load(Consumer<String, byte[]> reader, Collection<TopicPartition> partitions) {
+    public void load(Consumer<String, byte[]> reader, Collection<TopicPartition> partitions) {
         Set<Integer> wanted = new java.util.HashSet<>();
         partitions.forEach(tp -> wanted.add(tp.partition()));
-        List<TopicPartition> parts = KafkaClients.partitions(reader, Topics.HTTP_DELIVERED);
+        List<TopicPartition> parts = KafkaClients.partitions(reader, topic);
         if (parts.isEmpty()) {
             return;
         }
@@ -89,16 +97,21 @@ final class Delivered {
         Map<TopicPartition, Long> end = reader.endOffsets(parts);
         while (KafkaClients.behind(reader, parts, end)) {
             for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(500))) {
-                if (r.key() == null || r.value() == null || r.value().length != WORDS * 8) {
+                if (r.key() == null || r.value() == null || r.value().length != WORDS * 8
+                        || !r.key().startsWith(prefix)) {
                     continue;
                 }
-                int colon = r.key().indexOf(':');
-                int partition = Integer.parseInt(r.key().substring(0, colon));
+                String key = r.key().substring(prefix.length());
+                int colon = key.indexOf(':');
+                if (colon < 0) {
+                    continue;
+                }
+                int partition = Integer.parseInt(key.substring(0, colon));
                 if (!wanted.contains(partition)) {
                     continue;
                 }
                 long[] words = byPartition.computeIfAbsent(partition, p -> new HashMap<>())
-                        .computeIfAbsent(Long.parseLong(r.key().substring(colon + 1)), i -> new long[WORDS]);
+                        .computeIfAbsent(Long.parseLong(key.substring(colon + 1)), i -> new long[WORDS]);
                 ByteBuffer b = ByteBuffer.wrap(r.value());
                 for (int i = 0; i < WORDS; i++) {
                     words[i] |= b.getLong();
