@@ -93,10 +93,11 @@ public final class ConfigLoader {
         var redis = new PipelineConfig.Redis(redisUrl(), clusterNodes(),
                 durationIn(Setting.RANK_MINUTE_TTL, Duration.ofMinutes(1), Duration.ofDays(366)),
                 readableFile(Setting.REDIS_CA_CERT));
-        var warehouse = new PipelineConfig.Warehouse(warehouseKind(), Path.of(required(Setting.DUCKDB_PATH)),
+        PipelineConfig.WarehouseKind kind = warehouseKind();
+        var warehouse = new PipelineConfig.Warehouse(kind, Path.of(required(Setting.DUCKDB_PATH)),
                 raw(Setting.GOOGLE_CLOUD_PROJECT), bigQueryName(Setting.BIGQUERY_DATASET),
                 bigQueryName(Setting.BIGQUERY_TABLE), raw(Setting.BIGQUERY_LOCATION),
-                warehouseKind() == PipelineConfig.WarehouseKind.BIGQUERY
+                kind == PipelineConfig.WarehouseKind.BIGQUERY
                         ? readableFile(Setting.GOOGLE_APPLICATION_CREDENTIALS) : Optional.empty(),
                 httpUri(Setting.BIGQUERY_ENDPOINT),
                 writeEndpoint(), intIn(Setting.BIGQUERY_APPEND_MAX_BYTES, 1024, 10_000_000));
