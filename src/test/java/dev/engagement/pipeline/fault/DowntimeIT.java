@@ -33,7 +33,7 @@ class DowntimeIT {
         }
         return ids;
     }
-    private static final Duration DOWN = Duration.ofSeconds(Long.getLong("fault.downtime.seconds", 120));
+    private static final Duration DOWN = Duration.ofSeconds(Long.getLong("fault.downtime.seconds", 90));
 
     @FaultSeeds(value = {10001, 10002, 10003, 10004, 10005}, quick = 1)
     void aPipelineDownForMinutesCatchesUpAndCountsEverythingOnce(long seed) throws Exception {

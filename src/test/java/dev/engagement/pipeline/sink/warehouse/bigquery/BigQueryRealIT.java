@@ -6,8 +6,6 @@ import dev.engagement.pipeline.sink.warehouse.Warehouse;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -55,15 +53,13 @@ class BigQueryRealIT {
         AnalyticsQueriesIT.checkBigQuery(env, dir);
     }
 
-    @ParameterizedTest(name = "{0} seed {3}")
-    @MethodSource("dev.engagement.pipeline.fault.BigQueryIT#points")
-    void writesEachEventOnceWhenHaltedAroundAnAppend(String point, String name, String maxBytes, long seed)
-            throws Exception {
-        String dataset = "ep_test_" + name + "_" + RUN;
+    @Test
+    void writesEachEventOnceWhenHaltedAroundAnAppend() throws Exception {
+        String dataset = "ep_test_halts_" + RUN;
         Map<String, String> env = settings(dataset);
-        env.put("BIGQUERY_APPEND_MAX_BYTES", maxBytes);
+        env.put("BIGQUERY_APPEND_MAX_BYTES", "4096");
         BigQueryWarehouse w = new BigQueryWarehouse(ConfigLoader.load(env).warehouse());
-        BigQueryIT.haltAround(point, name, seed, env, () -> {
+        BigQueryIT.haltAround(BigQueryIT.HALTS, "bq_real_halts", 10_001, env, () -> {
             try {
                 return ((Number) w.select("SELECT count(*) FROM " + Warehouse.TABLE, Warehouse.QueryLimits.GENEROUS)
                         .rows().get(0).get(0)).longValue();
