@@ -80,6 +80,8 @@ public final class BigQuerySink implements Sink {
     private SeenIds seen;
     private KafkaProducer<String, byte[]> producer;
     private Context context;
+    /** The topic id of engagement.enriched, kept in every anchor. */
+    private String sourceId;
     private byte[] buffer = new byte[64 * 1024];
     /** A transaction's outcome is unknown: what is held in memory is re-read from Kafka before the next write. */
     private boolean reclaim;
@@ -90,11 +92,10 @@ public final class BigQuerySink implements Sink {
         final TopicPartition tp;
         /** Kafka offset of the anchor; -1 until the first batch says where the partition starts. */
         long k = -1;
+        /** The stream the committed anchor names (rows may go to it); null until one is anchored. */
         String stream;
         long base;
         long skip;
-        /** The anchor names {@code stream} in Kafka; rows may go to it. */
-        boolean anchored;
         /** The stream's end as this session knows it: rows below it are in the table. */
         long end;
         /** An append's answer was lost: rows beyond {@code end} may be there too (the next append says). */
@@ -105,9 +106,6 @@ public final class BigQuerySink implements Sink {
             this.tp = tp;
         }
 
-        String metadata(String sourceId) {
-            return anchor(sourceId, stream, base, skip);
-        }
 
         void disconnect() {
             if (connection != null) {
@@ -193,8 +191,6 @@ public final class BigQuerySink implements Sink {
         LOG.debug("warehouse sink: BigQuery table {}: partitions resume from offsets {}", warehouse.bigQueryTableName(), from);
         return out;
     }
-
-    private String sourceId;
 
     /** Reads a partition's anchor and fences its stream: finalized, and the rows written past the anchor counted. */
     private Part claim(TopicPartition tp, OffsetAndMetadata committed, String sourceId) throws Exception {
@@ -308,8 +304,8 @@ public final class BigQuerySink implements Sink {
         int appended = 0;
         int j = 0; // index into kept of the first row not known to be in the table
         while (true) {
-            if (part.stream == null || !part.anchored) {
-                rotate(part, kept, 0);
+            if (part.stream == null) {
+                rotate(part, 0);
             }
             long first = part.base - part.skip; // row offset of kept event 0
             j = (int) Math.max(0, Math.min(kept.size(), part.end - first));
@@ -354,7 +350,7 @@ public final class BigQuerySink implements Sink {
                     part.end = x.expected();
                     part.uncertain = false;
                 } else {
-                    replace(part, kept, "its end is not known (" + x.message() + ")");
+                    replace(part, "its end is not known (" + x.message() + ")");
                 }
             } else if (outcome instanceof StorageWrite.OutOfRange x) {
                 if (x.expected() >= part.base) {
@@ -367,16 +363,16 @@ public final class BigQuerySink implements Sink {
                             + x.expected() + " but " + part.base + " were committed through it: the table "
                             + "lost rows; the partition waits");
                 } else {
-                    replace(part, kept, "its end is not known (" + x.message() + ")");
+                    replace(part, "its end is not known (" + x.message() + ")");
                 }
             } else if (outcome instanceof StorageWrite.Finalized x) {
-                replace(part, kept, "it was finalized (" + x.message() + ")");
+                replace(part, "it was finalized (" + x.message() + ")");
             } else if (outcome instanceof StorageWrite.NotFound x) {
                 if (part.uncertain) {
                     throw new IllegalStateException("BigQuery write stream " + part.stream + " is gone and the "
                             + "outcome of its last append is unknown; the partition waits");
                 }
-                rotate(part, kept, part.end);
+                rotate(part, part.end);
             } else if (outcome instanceof StorageWrite.Transient x) {
                 // the rows may have gone in (an answer lost); resending from the known end settles it
                 part.uncertain |= !x.code().equals("RESOURCE_EXHAUSTED");
@@ -390,7 +386,7 @@ public final class BigQuerySink implements Sink {
     }
 
     /** The stream takes no more rows: finalize it (idempotent) to learn its end, and go on in a new one. */
-    private void replace(Part part, List<SinkRecord> kept, String why) throws Exception {
+    private void replace(Part part, String why) throws Exception {
         LOG.warn("warehouse sink: partition {}: replacing write stream {}: {}", part.tp.partition(), part.stream, why);
         long end;
         try {
@@ -405,7 +401,7 @@ public final class BigQuerySink implements Sink {
                 throw retryLater("finalizing partition " + part.tp.partition() + "'s stream", e.outcome);
             }
         }
-        rotate(part, kept, end);
+        rotate(part, end);
     }
 
     /**
@@ -413,9 +409,9 @@ public final class BigQuerySink implements Sink {
      * is none yet); the new anchor counts them as skipped and is committed before any row goes to
      * the new stream.
      */
-    private void rotate(Part part, List<SinkRecord> kept, long end) throws Exception {
+    private void rotate(Part part, long end) throws Exception {
         long skip = part.skip;
-        if (part.stream != null && part.anchored) {
+        if (part.stream != null) {
             skip = part.skip + Math.max(0, end - part.base);
         }
         part.disconnect();
@@ -425,29 +421,13 @@ public final class BigQuerySink implements Sink {
         } catch (StorageWrite.OutcomeException e) {
             throw retryLater("creating a write stream", e.outcome);
         }
-        String oldStream = part.stream;
-        boolean oldAnchored = part.anchored;
-        long oldBase = part.base;
-        long oldSkip = part.skip;
-        long oldEnd = part.end;
-        boolean oldUncertain = part.uncertain;
+        // the anchor goes to Kafka first: only a stream it names ever takes rows
+        transaction(Map.of(part.tp, new OffsetAndMetadata(part.k, anchor(sourceId, stream, 0, skip))), List.of());
         part.stream = stream;
         part.base = 0;
         part.skip = skip;
         part.end = 0;
         part.uncertain = false;
-        try {
-            transaction(Map.of(part.tp, new OffsetAndMetadata(part.k, part.metadata(sourceId))), List.of());
-        } catch (Exception e) {
-            part.stream = oldStream;
-            part.anchored = oldAnchored;
-            part.base = oldBase;
-            part.skip = oldSkip;
-            part.end = oldEnd;
-            part.uncertain = oldUncertain;
-            throw e;
-        }
-        part.anchored = true;
     }
 
     /** One Kafka transaction: the ids written, and each partition's new anchor as its committed offset. */
@@ -529,16 +509,9 @@ public final class BigQuerySink implements Sink {
             return;
         }
         LOG.info("warehouse sink: reading its positions of partitions {} again after an unfinished commit", owned);
-        Map<TopicPartition, OptionalLong> at = open(owned, sourceId);
         Map<TopicPartition, Long> stored = new HashMap<>();
-        at.forEach((tp, o) -> stored.put(tp, o.isPresent() ? o.getAsLong() : -1L));
-        Map<TopicPartition, Long> known = new HashMap<>();
-        stored.forEach((tp, o) -> {
-            if (o >= 0) {
-                known.put(tp, o);
-            }
-        });
-        throw new RewindException(known, Map.of());
+        open(owned, sourceId).forEach((tp, o) -> o.ifPresent(at -> stored.put(tp, at)));
+        throw new RewindException(stored, Map.of());
     }
 
     private Exception retryLater(String what, StorageWrite.Outcome outcome) {
@@ -575,11 +548,6 @@ public final class BigQuerySink implements Sink {
     @Override
     public String status() {
         return status;
-    }
-
-    /** The table's name, for /health and the logs. */
-    public String table() {
-        return warehouse.bigQueryTableName();
     }
 
     @Override

@@ -270,12 +270,8 @@ final class FakeBigQueryRest implements AutoCloseable {
 
     /** Values as the REST API writes them: text, TIMESTAMP as seconds since the epoch. */
     private static String text(Object v) {
-        if (v instanceof OffsetDateTime t) {
-            Instant i = t.toInstant();
-            return i.getEpochSecond() + "." + String.format("%06d", i.getNano() / 1000);
-        }
-        if (v instanceof java.sql.Timestamp t) {
-            Instant i = t.toInstant();
+        Instant i = v instanceof OffsetDateTime t ? t.toInstant() : v instanceof java.sql.Timestamp t ? t.toInstant() : null;
+        if (i != null) {
             return i.getEpochSecond() + "." + String.format("%06d", i.getNano() / 1000);
         }
         if (v instanceof BigDecimal d) {
