@@ -133,6 +133,11 @@ public final class FakeBigQuery implements AutoCloseable {
         answersToLose.set(n);
     }
 
+    /** Lost answers still to come from {@link #loseAnswers}. */
+    public int answersToLose() {
+        return answersToLose.get();
+    }
+
     /** Finalizes a stream from outside, as an operator or a second writer would. */
     public synchronized long finalizeStream(String name) {
         Stream s = streams.get(name);
