@@ -22,6 +22,7 @@ import dev.engagement.pipeline.sink.warehouse.bigquery.BigQueryWarehouse;
 import dev.engagement.pipeline.sink.warehouse.duckdb.DuckDbWarehouse;
 import dev.engagement.pipeline.source.ChangeSource;
 import dev.engagement.pipeline.source.DebeziumSource;
+import dev.engagement.pipeline.source.NativeSource;
 import dev.engagement.pipeline.source.SourceChecks;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.TopicAdmin;
@@ -164,7 +165,8 @@ public final class Pipeline implements AutoCloseable {
     private Void startSource(List<AutoCloseable> parts) throws Exception {
         if (components.contains(Component.SOURCE)) {
             SourceChecks.requireReady(config.postgres());
-            source = new DebeziumSource(config, registry);
+            source = config.postgres().source() == PipelineConfig.SourceKind.DEBEZIUM
+                    ? new DebeziumSource(config, registry) : new NativeSource(config, registry);
             parts.add(source);
             source.start();
         }
@@ -286,6 +288,7 @@ public final class Pipeline implements AutoCloseable {
             ChangeSource.SourceStatus s = source.status();
             return switch (s.state()) {
                 case FAILED -> new ServiceCheck.Result("disconnected", "change data capture failed: " + s.detail(), true);
+                case RETRYING -> new ServiceCheck.Result("disconnected", "change data capture: " + s.detail(), true);
                 case STOPPED -> new ServiceCheck.Result("disconnected", "change data capture stopped", true);
                 default -> ServiceCheck.Result.connected("change data capture: " + s.detail());
             };

@@ -24,7 +24,7 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
     }
 
     public record Postgres(String host, int port, String database, String user, Secret password, String slotName,
-                           String publication, SslMode sslMode, Optional<Path> sslRootCert) {
+                           String publication, SslMode sslMode, Optional<Path> sslRootCert, SourceKind source) {
         public String jdbcUrl() {
             return jdbcUrl(database);
         }
@@ -84,6 +84,9 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
     }
 
     public enum WarehouseKind { DUCKDB, BIGQUERY }
+
+    /** Which change data capture runs: the pipeline's own pgoutput reader or the Debezium engine. */
+    public enum SourceKind { NATIVE, DEBEZIUM }
 
     public record Warehouse(WarehouseKind kind, Path duckdbPath, String googleCloudProject, String bigQueryDataset,
                             String bigQueryTable, String bigQueryLocation, Optional<Path> credentialsFile,

@@ -20,7 +20,24 @@ public final class Database {
     }
 
     public static Connection connect(PipelineConfig.Postgres pg, String database) throws SQLException {
+        return connect(pg, database, new Properties());
+    }
+
+    /**
+     * A logical replication connection (walsender) to the source database, its values written in UTC
+     * and ISO dates, so that the source can turn timestamps into the envelope's form without parsing.
+     */
+    public static Connection replication(PipelineConfig.Postgres pg) throws SQLException {
         Properties props = new Properties();
+        props.setProperty("replication", "database");
+        props.setProperty("assumeMinServerVersion", "10");
+        props.setProperty("preferQueryMode", "simple");
+        props.setProperty("options", "-c TimeZone=UTC -c DateStyle=ISO");
+        props.setProperty("ApplicationName", "engagement-pipeline-source");
+        return connect(pg, pg.database(), props);
+    }
+
+    private static Connection connect(PipelineConfig.Postgres pg, String database, Properties props) throws SQLException {
         props.setProperty("user", pg.user());
         if (!pg.password().isEmpty()) {
             props.setProperty("password", pg.password().reveal());
@@ -28,7 +45,7 @@ public final class Database {
         props.setProperty("connectTimeout", "5");
         props.setProperty("sslmode", pg.sslMode().wire());
         pg.sslRootCert().ifPresent(cert -> props.setProperty("sslrootcert", cert.toAbsolutePath().toString()));
-        props.setProperty("ApplicationName", "engagement-pipeline");
+        props.putIfAbsent("ApplicationName", "engagement-pipeline");
         props.setProperty("reWriteBatchedInserts", "true");
         try {
             return DriverManager.getConnection(pg.jdbcUrl(database), props);

@@ -75,6 +75,18 @@ public final class Schema {
         }
     }
 
+    /** Creates the publication of the captured tables when it is missing (someone dropped it, or no db init ran). */
+    public static boolean ensurePublication(Connection c, String publication) throws SQLException {
+        if (publicationExists(c, publication)) {
+            return false;
+        }
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE PUBLICATION " + publication + " FOR TABLE content, engagement_events, " + HEARTBEAT_TABLE);
+        }
+        LOG.info("created publication {}", publication);
+        return true;
+    }
+
     static boolean published(Connection c, String publication, String table) throws SQLException {
         try (PreparedStatement q = c.prepareStatement(
                 "SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = 'public' AND tablename = ?")) {

@@ -2,7 +2,8 @@ package dev.engagement.pipeline.source;
 
 /**
  * Captures committed changes of {@code content} and {@code engagement_events} into the CDC topics.
- * Behind this interface so a leaner native pgoutput reader can replace the Debezium engine.
+ * Two implementations write the same topics and envelopes: {@link NativeSource} (the default, the
+ * pipeline's own pgoutput reader, exactly once) and {@link DebeziumSource} (the Debezium engine).
  */
 public interface ChangeSource extends AutoCloseable {
 
@@ -17,5 +18,10 @@ public interface ChangeSource extends AutoCloseable {
     record SourceStatus(State state, String detail, long lastCommitTsMs) {
     }
 
-    enum State { STARTING, SNAPSHOT, STREAMING, FAILED, STOPPED }
+    /**
+     * STANDBY: another process holds the slot and captures; this one takes over when it goes.
+     * RETRYING: something keeps capture from going on (Kafka away, a failed restart); retried with back-off.
+     * FAILED: capture cannot go on without the operator (a lost slot); never retried.
+     */
+    enum State { STARTING, SNAPSHOT, STREAMING, STANDBY, RETRYING, FAILED, STOPPED }
 }

@@ -19,8 +19,13 @@ public final class Topics {
     public static final String HTTP_DELIVERED = "sink.http.delivered";
     /** Event ids the BigQuery sink has written, a bit each, per table: kept in the transaction that records its position. */
     public static final String BIGQUERY_WRITTEN = "sink.bigquery.written";
-    /** The source connector's offsets (its position in the PostgreSQL WAL). */
+    /** The Debezium source's offsets (its position in the PostgreSQL WAL). */
     public static final String SOURCE_OFFSETS = "pipeline.source.offsets";
+    /**
+     * The native source's position: the WAL position after the last PostgreSQL transaction it wrote,
+     * in the same Kafka transaction as that transaction's rows. One record per slot, compacted.
+     */
+    public static final String SOURCE_POSITION = "pipeline.source.position";
 
     /** Records up to 32 MiB: a row with a 10 MB raw_payload is a valid event, not an error. */
     public static final int MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
@@ -43,6 +48,8 @@ public final class Topics {
                 new TopicSpec(HTTP_DELIVERED, 1, replicationFactor, Map.of("cleanup.policy", "compact",
                         "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")),
                 new TopicSpec(BIGQUERY_WRITTEN, 1, replicationFactor, Map.of("cleanup.policy", "compact",
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")),
+                new TopicSpec(SOURCE_POSITION, 1, replicationFactor, Map.of("cleanup.policy", "compact",
                         "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")));
     }
 
