@@ -211,9 +211,7 @@ public final class DebeziumSource implements ChangeSource {
     }
 
     private String lostMessage() {
-        return "replication slot '" + config.postgres().slotName() + "' was invalidated by PostgreSQL (wal_status=lost: "
-                + "the WAL it needed was removed, see max_slot_wal_keep_size); the changes in that WAL cannot be "
-                + "captured any more. Capture stops rather than skip them silently";
+        return SlotMonitor.lostMessage(config.postgres().slotName());
     }
 
     private void fail(String message) {
@@ -410,12 +408,7 @@ public final class DebeziumSource implements ChangeSource {
 
     @Override
     public SourceStatus status() {
-        SourceStatus s = status;
-        long lag = slotLag.get();
-        if (lag >= 0 && (s.state() == State.STREAMING || s.state() == State.SNAPSHOT)) {
-            return new SourceStatus(s.state(), s.detail() + "; slot lag " + SlotMonitor.human(lag), s.lastCommitTsMs());
-        }
-        return s;
+        return SlotMonitor.withLag(status, slotLag.get());
     }
 
     /** WAL bytes the slot holds back, or -1 before the first reading. */

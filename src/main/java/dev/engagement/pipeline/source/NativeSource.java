@@ -529,9 +529,7 @@ public final class NativeSource implements ChangeSource {
     }
 
     private String lostMessage() {
-        return "replication slot '" + pg.slotName() + "' was invalidated by PostgreSQL (wal_status=lost: the WAL it "
-                + "needed was removed, see max_slot_wal_keep_size); the changes in that WAL cannot be captured any "
-                + "more. Capture stops rather than skip them silently";
+        return SlotMonitor.lostMessage(pg.slotName());
     }
 
     private void fail(String message) {
@@ -564,12 +562,7 @@ public final class NativeSource implements ChangeSource {
 
     @Override
     public SourceStatus status() {
-        SourceStatus s = status;
-        long lag = slotLag.get();
-        if (lag >= 0 && (s.state() == State.STREAMING || s.state() == State.SNAPSHOT)) {
-            return new SourceStatus(s.state(), s.detail() + "; slot lag " + SlotMonitor.human(lag), s.lastCommitTsMs());
-        }
-        return s;
+        return SlotMonitor.withLag(status, slotLag.get());
     }
 
     public long slotLagBytes() {

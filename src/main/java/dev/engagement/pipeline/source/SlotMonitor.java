@@ -42,6 +42,21 @@ public final class SlotMonitor {
         }
     }
 
+    /** A source's status with the slot's lag added while it captures (lag -1: not read yet). */
+    static ChangeSource.SourceStatus withLag(ChangeSource.SourceStatus s, long lag) {
+        if (lag >= 0 && (s.state() == ChangeSource.State.STREAMING || s.state() == ChangeSource.State.SNAPSHOT)) {
+            return new ChangeSource.SourceStatus(s.state(), s.detail() + "; slot lag " + human(lag), s.lastCommitTsMs());
+        }
+        return s;
+    }
+
+    /** Why capture stops for good when PostgreSQL invalidated the slot. */
+    static String lostMessage(String slot) {
+        return "replication slot '" + slot + "' was invalidated by PostgreSQL (wal_status=lost: the WAL it needed was "
+                + "removed, see max_slot_wal_keep_size); the changes in that WAL cannot be captured any more. Capture "
+                + "stops rather than skip them silently";
+    }
+
     public static String human(long bytes) {
         if (bytes < 1024) {
             return bytes + " B";
