@@ -62,7 +62,13 @@ class CrashBetweenWriteAndCommitIT {
             if (point.startsWith("source")) {
                 double dropped = s.metric(s.port(), "pipeline_source_repeats_total", null);
                 s.report("source_repeats_dropped", dropped);
-                assertThat(dropped).as("changes Debezium sent again were recognised").isPositive();
+                // on a slow start the pass falls inside the snapshot, which the restart takes again from
+                // scratch: nothing is sent twice then, and only the oracle and the CDC topic can be checked
+                boolean streamed = doomed.output().contains("change data capture is now streaming changes");
+                s.report("fault_in", streamed ? "streaming" : "snapshot");
+                if (streamed) {
+                    assertThat(dropped).as("changes Debezium sent again were recognised").isPositive();
+                }
                 assertThat(s.cdcRepeats()).as("each streamed change once in the CDC topic").isZero();
             }
         }
