@@ -45,6 +45,9 @@ public final class Schema {
      * databases piles up behind the slot).
      */
     public static final String HEARTBEAT_TABLE = "pipeline_heartbeat";
+    /** The source's heartbeat write, the same for either source. */
+    public static final String HEARTBEAT_UPSERT = "INSERT INTO " + HEARTBEAT_TABLE + " (id, ts) VALUES (1, now()) "
+            + "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts";
     static final String HEARTBEAT_DDL = "CREATE TABLE IF NOT EXISTS " + HEARTBEAT_TABLE
             + " (id INTEGER PRIMARY KEY, ts TIMESTAMPTZ NOT NULL)";
 

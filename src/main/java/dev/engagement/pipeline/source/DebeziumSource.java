@@ -117,8 +117,7 @@ public final class DebeziumSource implements ChangeSource {
         p.setProperty("publication.autocreate.mode", "filtered");
         p.setProperty("table.include.list", "public.content,public.engagement_events,public." + Schema.HEARTBEAT_TABLE);
         p.setProperty("heartbeat.interval.ms", "5000");
-        p.setProperty("heartbeat.action.query", "INSERT INTO " + Schema.HEARTBEAT_TABLE + " (id, ts) VALUES (1, now()) "
-                + "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts");
+        p.setProperty("heartbeat.action.query", Schema.HEARTBEAT_UPSERT);
         p.setProperty("snapshot.mode", "initial");
         p.setProperty("decimal.handling.mode", "string");
         p.setProperty("tombstones.on.delete", "true");
@@ -193,18 +192,7 @@ public final class DebeziumSource implements ChangeSource {
             return;
         }
         try {
-            Optional<SlotMonitor.Slot> slot = slotMonitor.read();
-            if (slot.isEmpty()) {
-                if (status.state() == State.STREAMING) {
-                    fail("replication slot '" + config.postgres().slotName() + "' was dropped while capturing from "
-                            + config.postgres() + "; capture stops rather than skip the changes it can no longer read");
-                }
-                return;
-            }
-            slotLag.set(slot.get().lagBytes());
-            if (slot.get().lost()) {
-                fail(lostMessage());
-            }
+            slotMonitor.watch(status.state() == State.STREAMING, slotLag).ifPresent(this::fail);
         } catch (Exception e) {
             LOG.warn("cannot read the replication slot's state: {}", e.getMessage());
         }

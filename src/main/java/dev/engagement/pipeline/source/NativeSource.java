@@ -477,8 +477,7 @@ public final class NativeSource implements ChangeSource {
                 heartbeat = Database.connect(pg);
             }
             try (Statement s = heartbeat.createStatement()) {
-                s.execute("INSERT INTO " + Schema.HEARTBEAT_TABLE + " (id, ts) VALUES (1, now()) "
-                        + "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts");
+                s.execute(Schema.HEARTBEAT_UPSERT);
             }
         } catch (SQLException e) {
             LOG.warn("cannot write the source's heartbeat: {}", e.getMessage());
@@ -491,18 +490,7 @@ public final class NativeSource implements ChangeSource {
             return;
         }
         try {
-            Optional<SlotMonitor.Slot> slot = slotMonitor.read();
-            if (slot.isEmpty()) {
-                if (status.state() == State.STREAMING) {
-                    failFromTimer("replication slot '" + pg.slotName() + "' was dropped while capturing from " + pg
-                            + "; capture stops rather than skip the changes it can no longer read");
-                }
-                return;
-            }
-            slotLag.set(slot.get().lagBytes());
-            if (slot.get().lost()) {
-                failFromTimer(lostMessage());
-            }
+            slotMonitor.watch(status.state() == State.STREAMING, slotLag).ifPresent(this::failFromTimer);
         } catch (Exception e) {
             LOG.warn("cannot read the replication slot's state: {}", e.getMessage());
         }

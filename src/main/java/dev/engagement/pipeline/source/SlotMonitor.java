@@ -42,6 +42,20 @@ public final class SlotMonitor {
         }
     }
 
+    /**
+     * Reads the slot while a source runs: its lag into {@code lag}; why capture must stop, if it must
+     * (the slot was dropped while {@code streaming}, or PostgreSQL invalidated it).
+     */
+    Optional<String> watch(boolean streaming, java.util.concurrent.atomic.AtomicLong lag) throws SQLException {
+        Optional<Slot> slot = read();
+        if (slot.isEmpty()) {
+            return streaming ? Optional.of("replication slot '" + pg.slotName() + "' was dropped while capturing from "
+                    + pg + "; capture stops rather than skip the changes it can no longer read") : Optional.empty();
+        }
+        lag.set(slot.get().lagBytes());
+        return slot.get().lost() ? Optional.of(lostMessage(pg.slotName())) : Optional.empty();
+    }
+
     /** A source's status with the slot's lag added while it captures (lag -1: not read yet). */
     static ChangeSource.SourceStatus withLag(ChangeSource.SourceStatus s, long lag) {
         if (lag >= 0 && (s.state() == ChangeSource.State.STREAMING || s.state() == ChangeSource.State.SNAPSHOT)) {
