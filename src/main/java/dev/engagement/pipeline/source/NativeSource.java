@@ -374,6 +374,7 @@ public final class NativeSource implements ChangeSource {
             }
             openIfNeeded();
             producer.send(OversizedChanges.recordFor(relation.topic(), commitTsMs, key, envelope, tooLarge), callback);
+            FaultPoints.pass("source.stream-row"); // sent inside the open Kafka transaction, nothing committed
             if (relation.isContent()) {
                 if (op == 'd' && key != null) {
                     producer.send(new ProducerRecord<String, byte[]>(relation.topic(), null, (Long) commitTsMs, key, null), callback);
