@@ -89,7 +89,7 @@ public final class ConfigLoader {
                 required(Setting.POSTGRES_USER), Secret.of(raw(Setting.POSTGRES_PASSWORD)),
                 identifier(Setting.SOURCE_SLOT_NAME), identifier(Setting.SOURCE_PUBLICATION), sslMode, rootCert,
                 oneOf(Setting.SOURCE, PipelineConfig.SourceKind.values(), PipelineConfig.SourceKind::name,
-                        PipelineConfig.SourceKind.DEBEZIUM));
+                        PipelineConfig.SourceKind.NATIVE));
         var kafka = new PipelineConfig.Kafka(bootstrap(), intIn(Setting.KAFKA_PARTITIONS, 1, 10_000),
                 (short) intIn(Setting.KAFKA_REPLICATION_FACTOR, 1, 32), kafkaClientConfig());
         var redis = new PipelineConfig.Redis(redisUrl(), clusterNodes(),

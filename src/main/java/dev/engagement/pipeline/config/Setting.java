@@ -51,7 +51,7 @@ public enum Setting {
     DATA_DIR("data", "local state: processor stores, local services"),
     CONTENT_GRACE_PERIOD("30s", "how long an event waits for its content row before it is unknown_content"),
     RANK_MINUTE_TTL("24h", "lifetime of the per-minute rank:engagement:{minute} sorted sets"),
-    SOURCE("debezium", "change data capture: debezium (the Debezium engine, at least once, repeats dropped) or native (the pipeline's own pgoutput reader, exactly once into Kafka; in progress, not yet the default)"),
+    SOURCE("native", "change data capture: native (the pipeline's own pgoutput reader, exactly once into Kafka) or debezium (the Debezium engine, at least once, repeats dropped)"),
     SOURCE_SLOT_NAME("engagement_pipeline", "PostgreSQL logical replication slot"),
     SOURCE_PUBLICATION("engagement_pipeline", "PostgreSQL publication of the two tables"),
     INSTANCE_ID("", "stable id of this process in its Kafka groups, so that a restart rejoins them at once (static membership); when empty, one is generated on first start and kept in DATA_DIR/instance-id (one process per DATA_DIR)");
