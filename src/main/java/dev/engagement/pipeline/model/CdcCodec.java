@@ -7,6 +7,12 @@ import java.io.IOException;
 
 /** Reads the CDC envelope ({@link CdcEvent}) with the streaming parser: no tree per event. */
 public final class CdcCodec {
+    /**
+     * What a change carries for a large (TOASTed) column an UPDATE did not change: PostgreSQL does
+     * not log the value, and both sources write this placeholder, as Debezium does.
+     */
+    public static final String UNCHANGED_TOAST = "__debezium_unavailable_value";
+
     private CdcCodec() {
     }
 

@@ -151,10 +151,26 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
             contentStore.put(row.id(), ContentCodec.DELETED);
             releasePending(row.id(), null);
         } else {
+            row = withUnchangedValues(row, contents.get(row.id()));
             contents.put(row.id(), row);
             contentStore.put(row.id(), ContentCodec.encode(row));
             releasePending(row.id(), row);
         }
+    }
+
+    /**
+     * An UPDATE that left a large (TOASTed) text column alone carries a placeholder for it, not the
+     * value: the value is the one this processor holds from the row's earlier change.
+     */
+    static ContentRow withUnchangedValues(ContentRow row, ContentRow held) {
+        boolean slug = CdcCodec.UNCHANGED_TOAST.equals(row.slug());
+        boolean title = CdcCodec.UNCHANGED_TOAST.equals(row.title());
+        boolean type = CdcCodec.UNCHANGED_TOAST.equals(row.contentType());
+        if (!slug && !title && !type || held == null || held == DELETED_ROW) {
+            return row;
+        }
+        return new ContentRow(row.id(), slug ? held.slug() : row.slug(), title ? held.title() : row.title(),
+                type ? held.contentType() : row.contentType(), row.lengthSeconds(), row.publishTs());
     }
 
     /** Emits the events waiting for a content id, in arrival order: enriched, or unknown_content if it is gone. */

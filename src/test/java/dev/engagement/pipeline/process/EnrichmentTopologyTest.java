@@ -174,6 +174,20 @@ class EnrichmentTopologyTest {
     }
 
     @Test
+    void anUpdateThatLeftALargeTitleAloneKeepsTheTitle() throws IOException {
+        String large = "A long title ".repeat(500);
+        content.pipeInput(VIDEO, Cdc.insert(Cdc.contentRow(VIDEO, large, "video", 100)));
+        // PostgreSQL did not log the unchanged TOASTed title: the change carries the placeholder
+        content.pipeInput(VIDEO, Cdc.envelope("u", null,
+                Cdc.contentRow(VIDEO, dev.engagement.pipeline.model.CdcCodec.UNCHANGED_TOAST, "video", 200), 1L));
+        events.pipeInput(VIDEO, Cdc.insert(Cdc.eventRow(1, VIDEO, "play", 1000, "2025-08-10T14:30:20Z")));
+
+        JsonNode out = readAll(enriched).get(0);
+        assertThat(out.get("content_title").asText()).isEqualTo(large);
+        assertThat(out.get("content_length_seconds").asInt()).isEqualTo(200);
+    }
+
+    @Test
     void aDeletedContentMakesLaterEventsUnknownWithoutWaiting() throws IOException {
         content.pipeInput(VIDEO, Cdc.insert(Cdc.contentRow(VIDEO, "Gone soon", "video", 100)));
         content.pipeInput(VIDEO, Cdc.envelope("d", Cdc.contentRow(VIDEO, null, null, null), null, 1L));

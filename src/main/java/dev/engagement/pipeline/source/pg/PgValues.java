@@ -31,7 +31,7 @@ final class PgValues {
     static final int TIMESTAMPTZ = 1184;
     static final int JSONB = 3802;
     /** What the Debezium source writes for an unchanged TOASTed value that the WAL does not carry. */
-    static final String UNAVAILABLE = "__debezium_unavailable_value";
+    static final String UNAVAILABLE = dev.engagement.pipeline.model.CdcCodec.UNCHANGED_TOAST;
 
     private static final DateTimeFormatter PG_TIMESTAMPTZ = new DateTimeFormatterBuilder()
             .appendPattern("yyyy-MM-dd HH:mm:ss")
