@@ -45,7 +45,11 @@ public final class Benchmark {
     private static final String TOKEN = "bench-token";
     private static final List<String> STAGES = List.of("source", "processor", "redis", "warehouse", "http");
 
-    public record Settings(long events, int rate, Duration warmup, Duration latencyFor, Path dir) {
+    /** What one run measures: the pipeline's phases, and the source alone ({@link SourceBench}). */
+    public enum Phase { THROUGHPUT, LATENCY, BACKFILL, SOURCE }
+
+    public record Settings(long events, int rate, Duration warmup, Duration latencyFor, Path dir, Set<Phase> phases,
+                           long sourceRows) {
     }
 
     private final Settings settings;
@@ -74,15 +78,28 @@ public final class Benchmark {
             EventGenerator generator = new EventGenerator(config.postgres(), 42);
             generator.ensureContent(1000);
 
-            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            try (Pipeline pipeline = Pipeline.start(config, Component.all(), registry)) {
-                out.println("warming up (the first 20,000 events through every stage)...");
-                generator.bulk(20_000, 5_000, n -> { });
-                awaitAll(counters(pipeline.registry(), api), 20_000, Duration.ofMinutes(5));
-                report.put("throughput", throughput(pipeline.registry(), api, generator));
-                report.put("latency", latency(pipeline.registry(), api, generator));
+            Set<Phase> phases = settings.phases();
+            if (phases.contains(Phase.THROUGHPUT) || phases.contains(Phase.LATENCY)) {
+                PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+                try (Pipeline pipeline = Pipeline.start(config, Component.all(), registry)) {
+                    out.println("warming up (the first 20,000 events through every stage)...");
+                    generator.bulk(20_000, 5_000, n -> { });
+                    awaitAll(counters(pipeline.registry(), api), 20_000, Duration.ofMinutes(5));
+                    if (phases.contains(Phase.THROUGHPUT)) {
+                        report.put("throughput", throughput(pipeline.registry(), api, generator));
+                    }
+                    if (phases.contains(Phase.LATENCY)) {
+                        report.put("latency", latency(pipeline.registry(), api, generator));
+                    }
+                }
             }
-            report.put("backfill", backfill(config, stack, runDir));
+            if (phases.contains(Phase.BACKFILL)) {
+                report.put("backfill", backfill(config, stack, runDir));
+            }
+            if (phases.contains(Phase.SOURCE)) {
+                Map<String, String> sourceEnv = settings(stack.overrides(), api, runDir.resolve("source-data"), "bench-source");
+                report.put("source", new SourceBench(sourceEnv, runDir.resolve("source"), settings.sourceRows(), out).run());
+            }
         } finally {
             heapSampler.interrupt();
         }

@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
         description = {"Measures throughput, latency, backfill speed and memory on this machine.",
                 "Brings up a private PostgreSQL, Redis and Kafka broker under --dir, runs the whole pipeline with a "
                         + "stand-in for the external API, and prints (and writes as JSON) what it measured: end-to-end "
-                        + "throughput, commit-to-sink latency at a fixed rate, backfill throughput, peak memory."})
+                        + "throughput, commit-to-sink latency at a fixed rate, backfill throughput, peak memory, and the source "
+                        + "alone (pg_recvlogical, the native and the Debezium source on the same rows)."})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -34,6 +35,16 @@ final class BenchCommand implements Callable<Integer> {
             description = "How long the latency phase measures, after 15 s of warm-up (default: ${DEFAULT-VALUE}).")
     String latencyFor;
 
+    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "throughput,latency,backfill,source", split = ",",
+            description = "Which phases to run, comma-separated: throughput, latency, backfill, source "
+                    + "(default: all of them).")
+    java.util.List<String> phases;
+
+    @Option(names = "--source-rows", paramLabel = "N", defaultValue = "500000",
+            description = "Rows for the source phase: pg_recvlogical, the native and the Debezium source on the same "
+                    + "rows, streaming and snapshot (default: ${DEFAULT-VALUE}).")
+    long sourceRows;
+
     @Option(names = "--dir", paramLabel = "DIR", defaultValue = "data/bench",
             description = "Where the benchmark's services keep their data (default: ${DEFAULT-VALUE}).")
     Path dir;
@@ -42,11 +53,21 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Options.between(spec, "--events", events, 1000, 100_000_000);
         Options.between(spec, "--rate", rate, 1, 1_000_000);
+        Options.between(spec, "--source-rows", sourceRows, 1000, 100_000_000);
         Duration window = Options.duration(spec, "--latency-for", latencyFor);
+        java.util.Set<Benchmark.Phase> chosen = java.util.EnumSet.noneOf(Benchmark.Phase.class);
+        for (String p : phases) {
+            try {
+                chosen.add(Benchmark.Phase.valueOf(p.strip().toUpperCase(java.util.Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--phases: '" + p.strip()
+                        + "' is not one of throughput, latency, backfill, source");
+            }
+        }
         Files.createDirectories(dir);
         Logging.toFile(dir.resolve("bench.log"));
         Map<String, Object> report = new Benchmark(new Benchmark.Settings(events, rate, Duration.ofSeconds(15), window,
-                dir), System.out).run();
+                dir, chosen, sourceRows), System.out).run();
         Path json = dir.resolve("result-" + System.currentTimeMillis() + ".json");
         Files.writeString(json, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report));
         System.out.println("written to " + json);

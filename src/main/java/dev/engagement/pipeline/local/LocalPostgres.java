@@ -145,7 +145,7 @@ public final class LocalPostgres implements AutoCloseable {
         }
     }
 
-    static Path binDir() {
+    public static Path binDir() {
         Path root = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(root)) {
             try (Stream<Path> versions = Files.list(root)) {

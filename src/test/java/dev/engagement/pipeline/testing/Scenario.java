@@ -320,6 +320,18 @@ public final class Scenario implements AutoCloseable {
 
     /** Streamed event changes written to the CDC topic more than once (snapshot reads excluded). */
     public long cdcRepeats() {
+        return cdcRepeats(false);
+    }
+
+    /**
+     * Events written to the CDC topic more than once, snapshot reads counted with streamed changes:
+     * for a source that promises each committed row once (no backfill in the scenario).
+     */
+    public long cdcDuplicates() {
+        return cdcRepeats(true);
+    }
+
+    private long cdcRepeats(boolean withReads) {
         Map<Long, String> seen = new java.util.HashMap<>();
         long repeats = 0;
         for (var r : TopicReader.readAll(config, Topics.CDC_EVENTS)) {
@@ -329,7 +341,8 @@ public final class Scenario implements AutoCloseable {
                 String where = "p" + r.partition() + "@" + r.offset() + " ts=" + Instant.ofEpochMilli(r.timestamp())
                         + " lsn=" + n.path("source").path("lsn") + " tx=" + n.path("source").path("txId")
                         + " op=" + n.path("op").asText() + " after=" + n.path("after");
-                if (!"c".equals(n.path("op").asText())) {
+                String op = n.path("op").asText();
+                if (!"c".equals(op) && !(withReads && "r".equals(op))) {
                     continue; // snapshot and backfill reads are not streamed changes
                 }
                 if (seen.containsKey(id)) {

@@ -1,0 +1,392 @@
+package dev.engagement.pipeline.bench;
+
+import dev.engagement.pipeline.config.ConfigLoader;
+import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.db.Database;
+import dev.engagement.pipeline.db.Schema;
+import dev.engagement.pipeline.generate.EventGenerator;
+import dev.engagement.pipeline.local.EmbeddedKafka;
+import dev.engagement.pipeline.local.LocalPostgres;
+import dev.engagement.pipeline.local.Ports;
+import org.postgresql.PGConnection;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The source alone, PostgreSQL to Kafka, on the same rows of a database of its own. The limit is
+ * PostgreSQL's own {@code pg_recvlogical}: the walsender decoding pgoutput into /dev/null. Each
+ * reader has its slot made before the rows are inserted, and reads them afterwards, in turn:
+ * pg_recvlogical, the native source, the Debezium source, each in a process of its own so that the
+ * CPU it reports is its own (the machine's is reported too: the walsender works for each). Then the
+ * snapshot: each source on a new slot copies the same table, against a plain
+ * {@code COPY ... TO STDOUT} of it.
+ */
+final class SourceBench {
+    private static final String DB = "bench_source";
+    private static final Pattern SNAPSHOT_DONE = Pattern.compile("snapshot done: (\\d+) content rows and (\\d+) events in (\\d+) ms");
+
+    private final Map<String, String> env;
+    private final Path dir;
+    private final long rows;
+    private final PrintStream out;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final PipelineConfig config;
+
+    SourceBench(Map<String, String> services, Path dir, long rows, PrintStream out) {
+        this.env = new HashMap<>(services);
+        this.env.put("POSTGRES_DB", DB);
+        this.dir = dir;
+        this.rows = rows;
+        this.out = out;
+        this.config = ConfigLoader.load(env);
+    }
+
+    Map<String, Object> run() throws Exception {
+        PipelineConfig.Postgres pg = config.postgres();
+        Schema.init(pg);
+        try (Connection c = Database.connect(pg); Statement s = c.createStatement()) {
+            Schema.ensurePublication(c, pg.publication());
+            s.execute("TRUNCATE engagement_events");
+        }
+        EventGenerator generator = new EventGenerator(pg, 7);
+        generator.ensureContent(1000);
+        out.printf("source: %,d rows, PostgreSQL -> Kafka, each reader in turn on the same rows...%n", rows);
+        pgRecvlogical("--create-slot", "--plugin", "pgoutput");
+        try (EmbeddedKafka nativeKafka = EmbeddedKafka.start(dir.resolve("kafka-native"), 0);
+             EmbeddedKafka debeziumKafka = EmbeddedKafka.start(dir.resolve("kafka-debezium"), 0);
+             EmbeddedKafka debeziumSnapshotKafka = EmbeddedKafka.start(dir.resolve("kafka-debezium-snapshot"), 0)) {
+            brokers.put("native", nativeKafka.bootstrapServers());
+            brokers.put("bench_debezium", debeziumKafka.bootstrapServers());
+            brokers.put("bench_debezium_snapshot", debeziumSnapshotKafka.bootstrapServers());
+            return measure(generator, pg);
+        }
+    }
+
+    /** Each reader on a broker of its own where it must be: Debezium keeps one position per broker. */
+    private final Map<String, String> brokers = new HashMap<>();
+
+    private Map<String, Object> measure(EventGenerator generator, PipelineConfig.Postgres pg) throws Exception {
+        startAndStop("native", "bench_native");
+        startAndStop("debezium", "bench_debezium");
+        generator.bulk(rows, 10_000, n -> { });
+        String endLsn = currentLsn();
+
+        Map<String, Object> streaming = new LinkedHashMap<>();
+        MachineCpu machine = new MachineCpu();
+        long t0 = System.nanoTime();
+        Process recv = pgRecvlogicalProcess("--start", "--endpos", endLsn, "--no-loop", "-f", "/dev/null",
+                "-o", "proto_version=1", "-o", "publication_names=" + pg.publication());
+        long recvCpu = awaitExit(recv);
+        long t1 = System.nanoTime();
+        streaming.put("pg_recvlogical", figure(rows / ((t1 - t0) / 1e9), recvCpu / 1e9 / ((t1 - t0) / 1e9),
+                machine.stop().machineCores()));
+        streaming.put("native", streamThrough("native", "bench_native"));
+        streaming.put("debezium", streamThrough("debezium", "bench_debezium"));
+        double limit = rate(streaming, "pg_recvlogical");
+        double nativeRate = rate(streaming, "native");
+        double debezium = rate(streaming, "debezium");
+        streaming.put("native_to_pg_recvlogical", round2(nativeRate / limit));
+        streaming.put("native_to_debezium", round2(nativeRate / debezium));
+        streaming.put("debezium_to_pg_recvlogical", round2(debezium / limit));
+
+        Map<String, Object> snapshot = new LinkedHashMap<>();
+        long total;
+        try (Connection c = Database.connect(pg); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT (SELECT count(*) FROM content) + (SELECT count(*) FROM engagement_events)")) {
+            rs.next();
+            total = rs.getLong(1);
+        }
+        long c0 = System.nanoTime();
+        copyOut("content");
+        copyOut("engagement_events");
+        double copyRate = total / ((System.nanoTime() - c0) / 1e9);
+        snapshot.put("copy_to_stdout", Map.of("rows_per_s", Math.round(copyRate)));
+        snapshot.put("native", snapshotThrough("native", "bench_native_snapshot", total));
+        snapshot.put("debezium", snapshotThrough("debezium", "bench_debezium_snapshot", total));
+        snapshot.put("native_to_copy", round2(rate(snapshot, "native") / copyRate));
+        snapshot.put("native_to_debezium", round2(rate(snapshot, "native") / rate(snapshot, "debezium")));
+        dropSlots();
+
+        out.printf("  streaming, rows/s (reader's cores): pg_recvlogical %s, native %s, debezium %s%n",
+                describe(streaming, "pg_recvlogical"), describe(streaming, "native"), describe(streaming, "debezium"));
+        out.printf("  native = %.2f x pg_recvlogical, %.2f x Debezium%n", streaming.get("native_to_pg_recvlogical"),
+                streaming.get("native_to_debezium"));
+        out.printf("  snapshot, rows/s: COPY TO STDOUT %,.0f, native %s, debezium %s; native = %.2f x COPY%n", copyRate,
+                describe(snapshot, "native"), describe(snapshot, "debezium"), snapshot.get("native_to_copy"));
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("rows", rows);
+        r.put("streaming", streaming);
+        r.put("snapshot", snapshot);
+        return r;
+    }
+
+    /** A first start on an empty events table: the slot is made, the content copied; then stopped. */
+    private void startAndStop(String source, String slot) throws Exception {
+        Reader reader = start(source, slot);
+        try {
+            reader.await(() -> reader.count("content") >= 1000, Duration.ofMinutes(2));
+        } finally {
+            reader.stop();
+        }
+    }
+
+    /** The rows inserted while it was away, read from its slot: from its first row to its last. */
+    private Map<String, Object> streamThrough(String source, String slot) throws Exception {
+        Reader reader = start(source, slot);
+        try {
+            reader.await(() -> reader.count("engagement_events") > 0, Duration.ofMinutes(2));
+            MachineCpu machine = new MachineCpu();
+            long c0 = reader.count("engagement_events");
+            long cpu0 = reader.cpuNanos();
+            long t0 = System.nanoTime();
+            reader.await(() -> reader.count("engagement_events") >= rows, Duration.ofMinutes(30));
+            long t1 = System.nanoTime();
+            if (reader.count("content") > 0) {
+                throw new IllegalStateException(source + " took a snapshot again instead of streaming from its slot; see "
+                        + reader.log);
+            }
+            double seconds = (t1 - t0) / 1e9;
+            return figure((rows - c0) / seconds, (reader.cpuNanos() - cpu0) / 1e9 / seconds, machine.stop().machineCores());
+        } finally {
+            reader.stop();
+        }
+    }
+
+    /**
+     * A new slot: the whole table copied in its snapshot, timed from the snapshot's start (the native
+     * source logs it; Debezium's first row marks it) to the last row counted.
+     */
+    private Map<String, Object> snapshotThrough(String source, String slot, long total) throws Exception {
+        Reader reader = start(source, slot);
+        try {
+            boolean isNative = "native".equals(source);
+            reader.await(() -> isNative ? reader.logContains("copying the tables in its snapshot")
+                    : reader.count("content") + reader.count("engagement_events") > 0, Duration.ofMinutes(2));
+            MachineCpu machine = new MachineCpu();
+            long c0 = isNative ? 0 : reader.count("content") + reader.count("engagement_events");
+            long cpu0 = reader.cpuNanos();
+            long t0 = System.nanoTime();
+            reader.await(() -> reader.count("content") + reader.count("engagement_events") >= total, Duration.ofMinutes(30));
+            long t1 = System.nanoTime();
+            double seconds = (t1 - t0) / 1e9;
+            Map<String, Object> f = figure((total - c0) / seconds, (reader.cpuNanos() - cpu0) / 1e9 / seconds,
+                    machine.stop().machineCores());
+            // the native source counts its snapshot when its one Kafka transaction commits; its log has the time
+            Matcher m = SNAPSHOT_DONE.matcher(Files.readString(reader.log));
+            if (isNative && m.find()) {
+                f.put("log_rows_per_s", Math.round((Long.parseLong(m.group(1)) + Long.parseLong(m.group(2)))
+                        / (Long.parseLong(m.group(3)) / 1000.0)));
+            }
+            return f;
+        } finally {
+            reader.stop();
+        }
+    }
+
+    private Reader start(String source, String slot) throws IOException {
+        int port = Ports.free();
+        Map<String, String> e = new HashMap<>(env);
+        e.put("SOURCE", source);
+        e.put("SOURCE_SLOT_NAME", slot);
+        e.put("KAFKA_BOOTSTRAP_SERVERS", brokers.getOrDefault(source, brokers.get(slot)));
+        e.put("HTTP_PORT", Integer.toString(port));
+        e.put("INSTANCE_ID", "bench-" + slot.replace('_', '-'));
+        Path work = dir.resolve("source-" + slot);
+        Files.createDirectories(work);
+        e.put("DATA_DIR", work.resolve("data").toString());
+        Path log = work.resolve("process-" + System.nanoTime() + ".log");
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-jar", ownJar().toString(), "run", "--components", "source,api");
+        ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PIPELINE_TEST_"));
+        pb.environment().putAll(e);
+        return new Reader(pb.start(), port, log);
+    }
+
+    private final class Reader {
+        final Process process;
+        final int port;
+        final Path log;
+        private Map<String, Long> last = Map.of();
+
+        Reader(Process process, int port, Path log) {
+            this.process = process;
+            this.port = port;
+            this.log = log;
+        }
+
+        boolean logContains(String text) {
+            try {
+                return Files.readString(log).contains(text);
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        long count(String table) {
+            return last.getOrDefault(table, 0L);
+        }
+
+        /** Scrapes /metrics every 20 ms until {@code done}; fails if the process ends first. */
+        void await(java.util.function.BooleanSupplier done, Duration within) throws Exception {
+            long until = System.nanoTime() + within.toNanos();
+            while (true) {
+                scrape();
+                if (done.getAsBoolean()) {
+                    return;
+                }
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("the source process ended (exit " + process.exitValue() + "); see " + log);
+                }
+                if (System.nanoTime() > until) {
+                    throw new IllegalStateException("the source did not get there within " + within + ": " + last + "; see " + log);
+                }
+                Thread.sleep(20);
+            }
+        }
+
+        private void scrape() {
+            try {
+                String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+                Map<String, Long> m = new HashMap<>();
+                for (String line : body.split("\n")) {
+                    if (line.startsWith("pipeline_source_records_total{")) {
+                        String table = line.contains("table=\"content\"") ? "content" : "engagement_events";
+                        m.merge(table, (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Long::sum);
+                    }
+                }
+                last = m;
+            } catch (IOException e) {
+                // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        long cpuNanos() {
+            return SourceBench.cpuNanos(process.pid());
+        }
+
+        void stop() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    private void pgRecvlogical(String... args) throws Exception {
+        Process p = pgRecvlogicalProcess(args);
+        awaitExit(p);
+    }
+
+    private Process pgRecvlogicalProcess(String... args) throws IOException {
+        PipelineConfig.Postgres pg = config.postgres();
+        List<String> command = new ArrayList<>(List.of(LocalPostgres.binDir().resolve("pg_recvlogical").toString(),
+                "-h", pg.host(), "-p", Integer.toString(pg.port()), "-U", pg.user(), "-d", DB, "--slot", "bench_recv"));
+        command.addAll(List.of(args));
+        Path log = dir.resolve("pg_recvlogical.log");
+        Files.createDirectories(dir);
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    /** Waits for the process to end; returns the CPU it used (sampled while it ran). */
+    private long awaitExit(Process p) throws Exception {
+        long cpu = 0;
+        while (p.isAlive()) {
+            cpu = Math.max(cpu, cpuNanos(p.pid()));
+            Thread.sleep(5);
+        }
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("pg_recvlogical exited with " + p.exitValue() + "; see "
+                    + dir.resolve("pg_recvlogical.log"));
+        }
+        return cpu;
+    }
+
+    private String currentLsn() throws Exception {
+        try (Connection c = Database.connect(config.postgres()); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private void copyOut(String table) throws Exception {
+        try (Connection c = Database.connect(config.postgres())) {
+            c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY " + table + " TO STDOUT", OutputStream.nullOutputStream());
+        }
+    }
+
+    private void dropSlots() throws Exception {
+        try (Connection c = Database.connect(config.postgres()); Statement s = c.createStatement()) {
+            s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" + DB
+                    + "' AND NOT active");
+        }
+    }
+
+    /** User and system CPU of a process so far, from /proc. */
+    static long cpuNanos(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static Path ownJar() {
+        try {
+            return Path.of(SourceBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, Object> figure(double rowsPerS, double readerCores, double machineCores) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("rows_per_s", Math.round(rowsPerS));
+        f.put("reader_cores", round2(readerCores));
+        f.put("machine_cores_busy", round2(machineCores));
+        return f;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static double rate(Map<String, Object> m, String key) {
+        return ((Number) ((Map<String, Object>) m.get(key)).get("rows_per_s")).doubleValue();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String describe(Map<String, Object> m, String key) {
+        Map<String, Object> f = (Map<String, Object>) m.get(key);
+        return String.format("%,d (%s)", ((Number) f.get("rows_per_s")).longValue(), f.get("reader_cores"));
+    }
+
+    private static double round2(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}
