@@ -8,6 +8,11 @@ import dev.engagement.pipeline.generate.EventGenerator;
 import dev.engagement.pipeline.local.EmbeddedKafka;
 import dev.engagement.pipeline.local.LocalPostgres;
 import dev.engagement.pipeline.local.Ports;
+import dev.engagement.pipeline.topic.KafkaClients;
+import dev.engagement.pipeline.topic.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
 import org.postgresql.PGConnection;
 
 import java.io.IOException;
@@ -28,6 +33,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -144,6 +150,9 @@ final class SourceBench {
         Reader reader = start(source, slot);
         try {
             reader.await(() -> reader.count("content") >= 1000, Duration.ofMinutes(2));
+            if ("debezium".equals(source)) { // it stores its position after the rows, on its own timer
+                reader.await(() -> positionStored(brokers.get(slot)), Duration.ofMinutes(2));
+            }
         } finally {
             reader.stop();
         }
@@ -214,8 +223,15 @@ final class SourceBench {
         Files.createDirectories(work);
         e.put("DATA_DIR", work.resolve("data").toString());
         Path log = work.resolve("process-" + System.nanoTime() + ".log");
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-jar", ownJar().toString(), "run", "--components", "source,api");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g"));
+        if (System.getProperty("source.linger") != null) {
+            command.add("-Dsource.linger=" + System.getProperty("source.linger"));
+        }
+        if (Boolean.getBoolean("bench.profile")) { // a flight recording of each source process, for docs/PERFORMANCE.md
+            command.add("-XX:StartFlightRecording=filename=" + work.resolve("source.jfr") + ",settings=profile");
+        }
+        command.addAll(List.of("-jar", ownJar().toString(), "run", "--components", "source,api"));
         ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PIPELINE_TEST_"));
@@ -293,6 +309,18 @@ final class SourceBench {
             if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor();
             }
+        }
+    }
+
+    /** Whether Debezium has stored a capture position on this broker. */
+    private boolean positionStored(String bootstrap) {
+        Map<String, String> e = new HashMap<>(env);
+        e.put("KAFKA_BOOTSTRAP_SERVERS", bootstrap);
+        try (Admin admin = Admin.create(KafkaClients.admin(ConfigLoader.load(e)))) {
+            TopicPartition tp = new TopicPartition(Topics.SOURCE_OFFSETS, 0);
+            return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get(10, TimeUnit.SECONDS).get(tp).offset() > 0;
+        } catch (Exception ex) {
+            return false;
         }
     }
 

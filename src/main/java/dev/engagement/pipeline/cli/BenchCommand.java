@@ -40,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
                     + "(default: all of them).")
     java.util.List<String> phases;
 
-    @Option(names = "--source-rows", paramLabel = "N", defaultValue = "500000",
+    @Option(names = "--source-rows", paramLabel = "N", defaultValue = "2000000",
             description = "Rows for the source phase: pg_recvlogical, the native and the Debezium source on the same "
                     + "rows, streaming and snapshot (default: ${DEFAULT-VALUE}).")
     long sourceRows;

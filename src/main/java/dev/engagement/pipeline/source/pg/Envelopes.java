@@ -9,22 +9,35 @@ final class Envelopes {
     private Envelopes() {
     }
 
+    private static final byte[] OP = ascii("{\"op\":\"");
+    private static final byte[] TS = ascii("\",\"ts_ms\":");
+    private static final byte[] LSN = ascii(",\"source\":{\"lsn\":");
+    private static final byte[] TX = ascii(",\"txId\":");
+    private static final byte[] NULL = ascii("null");
+    private static final byte[] SOURCE_TS = ascii(",\"ts_ms\":");
+    private static final byte[] SNAPSHOT = ascii(",\"snapshot\":\"");
+    private static final byte[] TABLE = ascii("\",\"table\":");
+    private static final byte[] BEFORE = ascii("},\"before\":");
+    private static final byte[] AFTER = ascii(",\"after\":");
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
     /** Everything up to {@code "before":}; the caller writes before, then {@link #after}, then {@link #end}. */
     static void head(JsonBytes out, char op, long nowMs, long lsn, long txId, long tsMs, String snapshot, Relation rel) {
         out.reset();
-        out.ascii("{\"op\":\"").ascii(op).ascii("\",\"ts_ms\":").number(nowMs)
-                .ascii(",\"source\":{\"lsn\":").number(lsn).ascii(",\"txId\":");
+        out.bytes(OP).ascii(op).bytes(TS).number(nowMs).bytes(LSN).number(lsn).bytes(TX);
         if (txId < 0) {
-            out.ascii("null");
+            out.bytes(NULL);
         } else {
             out.number(txId);
         }
-        out.ascii(",\"ts_ms\":").number(tsMs).ascii(",\"snapshot\":\"").ascii(snapshot)
-                .ascii("\",\"table\":").string(rel.name()).ascii("},\"before\":");
+        out.bytes(SOURCE_TS).number(tsMs).bytes(SNAPSHOT).ascii(snapshot).bytes(TABLE).name(rel.name()).bytes(BEFORE);
     }
 
     static void after(JsonBytes out) {
-        out.ascii(",\"after\":");
+        out.bytes(AFTER);
     }
 
     static void end(JsonBytes out) {

@@ -1,6 +1,8 @@
 package dev.engagement.pipeline.source.pg;
 
 import java.nio.charset.StandardCharsets;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Arrays;
 
 /**
@@ -53,14 +55,73 @@ final class JsonBytes {
         return this;
     }
 
-    JsonBytes number(long v) {
-        return ascii(Long.toString(v));
+    /** Bytes as they are: the envelope's fixed parts. */
+    JsonBytes bytes(byte[] src) {
+        return raw(src, 0, src.length);
     }
 
-    /** {@code "name":}: field names are the pipeline's own or PostgreSQL identifiers, escaped all the same. */
+    /** A long's decimal digits, written in place (no String). */
+    JsonBytes number(long v) {
+        if (v == Long.MIN_VALUE) {
+            return ascii(Long.toString(v));
+        }
+        ensure(20);
+        if (v < 0) {
+            buf[len++] = '-';
+            v = -v;
+        }
+        int start = len;
+        do {
+            buf[len++] = (byte) ('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        for (int i = start, j = len - 1; i < j; i++, j--) {
+            byte t = buf[i];
+            buf[i] = buf[j];
+            buf[j] = t;
+        }
+        return this;
+    }
+
+    /**
+     * {@code "name":}: field names are the pipeline's own or PostgreSQL identifiers, escaped all the
+     * same. A relation's names are the same String objects row after row: each is encoded once.
+     */
     JsonBytes field(String name) {
-        string(name);
-        return ascii(':');
+        byte[] b = fields.get(name);
+        if (b == null) {
+            b = quoted(name, true);
+            if (fields.size() >= 4096) {
+                fields.clear();
+            }
+            fields.put(name, b);
+        }
+        return bytes(b);
+    }
+
+    /** {@code "text"}, encoded once per String object, for the names repeated in every record (a table's). */
+    JsonBytes name(String text) {
+        byte[] b = names.get(text);
+        if (b == null) {
+            b = quoted(text, false);
+            if (names.size() >= 4096) {
+                names.clear();
+            }
+            names.put(text, b);
+        }
+        return bytes(b);
+    }
+
+    private final Map<String, byte[]> fields = new IdentityHashMap<>();
+    private final Map<String, byte[]> names = new IdentityHashMap<>();
+
+    private static byte[] quoted(String text, boolean colon) {
+        JsonBytes one = new JsonBytes();
+        one.string(text);
+        if (colon) {
+            one.ascii(':');
+        }
+        return one.toBytes();
     }
 
     JsonBytes string(String s) {
@@ -72,15 +133,15 @@ final class JsonBytes {
     JsonBytes string(byte[] src, int off, int n) {
         ensure(n + 2);
         buf[len++] = '"';
-        for (int i = off, end = off + n; i < end; i++) {
+        int end = off + n;
+        int run = off; // the start of the bytes that need no escape, copied in one go
+        for (int i = off; i < end; i++) {
             byte b = src[i];
             if (b >= 0x20 && b != '"' && b != '\\' || b < 0) {
-                if (len == buf.length) {
-                    ensure(end - i + 1);
-                }
-                buf[len++] = b;
                 continue;
             }
+            raw(src, run, i - run);
+            run = i + 1;
             ensure(end - i + 6);
             buf[len++] = '\\';
             switch (b) {
@@ -100,6 +161,7 @@ final class JsonBytes {
                 }
             }
         }
+        raw(src, run, end - run);
         ensure(1);
         buf[len++] = '"';
         return this;

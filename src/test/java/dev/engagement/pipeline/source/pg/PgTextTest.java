@@ -40,6 +40,17 @@ class PgTextTest {
     }
 
     @Test
+    void numbersAndNamesAreWrittenInPlace() throws Exception {
+        JsonBytes out = new JsonBytes();
+        String name = "na\"me";
+        out.ascii('[').number(0).ascii(',').number(-7).ascii(',').number(Long.MAX_VALUE).ascii(',')
+                .number(Long.MIN_VALUE).ascii(',').name(name).ascii(',').name(name).ascii(",{").field(name).number(1)
+                .ascii('}').ascii(']');
+        assertThat(Json.MAPPER.readTree(out.toBytes()).toString())
+                .isEqualTo("[0,-7," + Long.MAX_VALUE + "," + Long.MIN_VALUE + ",\"na\\\"me\",\"na\\\"me\",{\"na\\\"me\":1}]");
+    }
+
+    @Test
     void copyRowsAreUnescapedAndNullsKept() throws Exception {
         Relation rel = Relation.of(1, "public", "content", List.of("id", "title", "length_seconds", "publish_ts"),
                 new int[] {2950, 25, PgValues.INT4, PgValues.TIMESTAMPTZ});
