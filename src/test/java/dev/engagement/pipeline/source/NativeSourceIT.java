@@ -3,6 +3,7 @@ package dev.engagement.pipeline.source;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.db.Database;
 import dev.engagement.pipeline.db.Schema;
 import dev.engagement.pipeline.local.EmbeddedKafka;
 import dev.engagement.pipeline.model.Json;
@@ -19,6 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 
 import java.io.StringReader;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -175,6 +179,26 @@ class NativeSourceIT {
             await().atMost(Duration.ofSeconds(60)).until(() -> count(nativeConfig, Topics.CDC_EVENTS) == before + 1);
             assertThat(registry.get("pipeline.source.truncates").tag("table", "engagement_events").counter().count())
                     .isEqualTo(1.0);
+
+            // this database idle while another writes: the heartbeat moves the slot on, so it pins no WAL
+            String target;
+            try (Connection other = Database.connect(nativeConfig.postgres(), "postgres"); Statement st = other.createStatement()) {
+                st.execute("CREATE TABLE IF NOT EXISTS wal_elsewhere (n int)");
+                st.execute("INSERT INTO wal_elsewhere SELECT generate_series(1, 10000)");
+                try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+                    rs.next();
+                    target = rs.getString(1);
+                }
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                try (Sql sql = new Sql(nativeConfig.postgres())) {
+                    return sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'diff_native' "
+                            + "AND confirmed_flush_lsn >= '" + target + "'::pg_lsn") == 1;
+                }
+            });
+            try (Connection other = Database.connect(nativeConfig.postgres(), "postgres"); Statement st = other.createStatement()) {
+                st.execute("DROP TABLE wal_elsewhere");
+            }
         }
         List<Long> ids = new ArrayList<>();
         for (ConsumerRecord<String, byte[]> r : TopicReader.readAll(nativeConfig, Topics.CDC_EVENTS)) {
