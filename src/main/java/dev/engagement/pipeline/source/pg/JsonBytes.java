@@ -88,28 +88,24 @@ final class JsonBytes {
      * same. A relation's names are the same String objects row after row: each is encoded once.
      */
     JsonBytes field(String name) {
-        byte[] b = fields.get(name);
-        if (b == null) {
-            b = quoted(name, true);
-            if (fields.size() >= 4096) {
-                fields.clear();
-            }
-            fields.put(name, b);
-        }
-        return bytes(b);
+        return bytes(encoded(fields, name, true));
     }
 
     /** {@code "text"}, encoded once per String object, for the names repeated in every record (a table's). */
     JsonBytes name(String text) {
-        byte[] b = names.get(text);
+        return bytes(encoded(names, text, false));
+    }
+
+    private static byte[] encoded(Map<String, byte[]> cache, String text, boolean colon) {
+        byte[] b = cache.get(text);
         if (b == null) {
-            b = quoted(text, false);
-            if (names.size() >= 4096) {
-                names.clear();
+            b = quoted(text, colon);
+            if (cache.size() >= 4096) {
+                cache.clear(); // names made per row ("column_7" for a column not described): no unbounded growth
             }
-            names.put(text, b);
+            cache.put(text, b);
         }
-        return bytes(b);
+        return b;
     }
 
     private final Map<String, byte[]> fields = new IdentityHashMap<>();
