@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 /** The commit-to-stage latency timer, one per stage, with the same buckets everywhere. */
 public final class Latency {
-    private static final String NAME = "pipeline.end.to.end.latency";
+    public static final String NAME = "pipeline.end.to.end.latency";
     /** Fine where the targets are (tens to hundreds of ms), coarse beyond. */
     public static final long[] BUCKETS_MS = {5, 10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 175, 200, 250, 300, 400, 500,
             750, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000, 120_000};

@@ -347,8 +347,11 @@ public final class NativeSource implements ChangeSource {
         private int rows;
         private long end = -1;
         private long endTs;
+        /** Per PostgreSQL transaction in the open Kafka transaction: its commit time and its rows. */
         private final long[] commitTimes = new long[4096];
+        private final int[] commitRows = new int[4096];
         private int commits;
+        private int rowsInTransaction;
         private int contents;
         private int events;
 
@@ -386,6 +389,7 @@ public final class NativeSource implements ChangeSource {
                 events++;
             }
             rows++;
+            rowsInTransaction++;
         }
 
         @Override
@@ -395,7 +399,9 @@ public final class NativeSource implements ChangeSource {
             endTs = commitTsMs;
             if (commits < commitTimes.length) {
                 commitTimes[commits] = commitTsMs;
+                commitRows[commits] = rowsInTransaction;
             }
+            rowsInTransaction = 0;
             commits++;
         }
 
@@ -442,7 +448,10 @@ public final class NativeSource implements ChangeSource {
             stream.setFlushedLSN(confirmed);
             long done = System.currentTimeMillis();
             for (int i = 0; i < Math.min(commits, commitTimes.length); i++) {
-                latency.record(Math.max(0, done - commitTimes[i]), TimeUnit.MILLISECONDS);
+                long ms = Math.max(0, done - commitTimes[i]);
+                for (int r = 0; r < commitRows[i]; r++) { // the histogram is per row, as for every other stage
+                    latency.record(ms, TimeUnit.MILLISECONDS);
+                }
             }
             kafkaTransactions.increment();
             records("content").increment(contents);

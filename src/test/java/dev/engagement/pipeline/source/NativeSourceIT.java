@@ -213,6 +213,11 @@ class NativeSourceIT {
             try (Connection other = Database.connect(nativeConfig.postgres(), "postgres"); Statement st = other.createStatement()) {
                 st.execute("DROP TABLE wal_elsewhere");
             }
+            double captured = registry.find("pipeline.source.records").counters().stream()
+                    .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+            assertThat(captured).isPositive();
+            assertThat((double) registry.get(dev.engagement.pipeline.metrics.Latency.NAME).tag("stage", "source").timer()
+                    .count()).as("commit-to-Kafka latency counted per row, as for every stage").isEqualTo(captured);
         }
         List<Long> ids = new ArrayList<>();
         for (ConsumerRecord<String, byte[]> r : TopicReader.readAll(nativeConfig, Topics.CDC_EVENTS)) {
