@@ -363,19 +363,16 @@ public final class HttpSink implements Sink {
         }
     }
 
-    /** Committed offset per lane, with the in-flight batch's last offset as metadata. */
+    /** Committed offset per lane, with the last offset of its unsettled batch (in flight, held or to replay) as metadata. */
     private Map<TopicPartition, OffsetAndMetadata> offsets() {
         Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
         for (Lane lane : lanes.values()) {
-            long offset = lane.committed;
-            if (lane.inFlight != null) {
-                offset = lane.committed >= 0 ? Math.min(lane.committed, lane.inFlight.firstOffset())
-                        : lane.inFlight.firstOffset();
-            }
+            long offset = lane.committable();
             if (offset < 0) {
                 continue;
             }
-            String meta = lane.inFlight == null ? "" : INFLIGHT + lane.inFlight.lastOffset();
+            long unsettled = lane.unsettledLast();
+            String meta = unsettled < 0 ? "" : INFLIGHT + unsettled;
             out.put(lane.partition, new OffsetAndMetadata(offset, meta));
         }
         return out;

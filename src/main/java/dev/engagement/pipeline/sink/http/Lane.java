@@ -54,6 +54,25 @@ final class Lane {
         }
     }
 
+    /**
+     * The last offset of a batch that may have reached the API without being settled: in flight,
+     * handed back (its answer may have been lost), or still to be cut again after a restart. It
+     * stays recorded beside the committed offset until settled, so that whoever owns the partition
+     * next sends exactly that batch again, under its key. -1: none.
+     */
+    long unsettledLast() {
+        return inFlight != null ? inFlight.lastOffset() : held != null ? held.lastOffset() : replayUntil;
+    }
+
+    /** The offset to commit: before any unsettled batch. -1: nothing yet. */
+    long committable() {
+        Batch open = inFlight != null ? inFlight : held;
+        if (open == null) {
+            return committed;
+        }
+        return committed >= 0 ? Math.min(committed, open.firstOffset()) : open.firstOffset();
+    }
+
     boolean idle() {
         return queue.isEmpty() && held == null && inFlight == null;
     }

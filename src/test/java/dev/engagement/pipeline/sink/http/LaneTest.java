@@ -34,6 +34,32 @@ class LaneTest {
     }
 
     @Test
+    void anUnsettledBatchStaysRecordedUntilItIsSentAgainUnderItsKey() {
+        Lane lane = new Lane(TP);
+        lane.committed = 30;
+        lane.covered = 30;
+        lane.replayUntil = 33; // restarted: 30..33 were in flight when the last owner stopped
+        assertThat(lane.unsettledLast()).as("recorded again by any commit before the replay is cut").isEqualTo(33);
+        assertThat(lane.committable()).isEqualTo(30);
+        for (long o = 30; o < 36; o++) {
+            lane.add(rec(o, o), 0);
+        }
+        lane.cover(36);
+        Batch replay = lane.next(100, 0, 1, r -> false);
+        assertThat(replay.key()).isEqualTo("engagement.enriched-3-30-33");
+        lane.inFlight = replay;
+        assertThat(lane.unsettledLast()).isEqualTo(33);
+        lane.inFlight = null;
+        lane.held = replay; // its answer lost: handed back, maybe delivered
+        assertThat(lane.unsettledLast()).isEqualTo(33);
+        assertThat(lane.committable()).isEqualTo(30);
+        lane.held = null;
+        lane.committed = 34;
+        assertThat(lane.unsettledLast()).as("settled: nothing to replay").isEqualTo(-1);
+        assertThat(lane.committable()).isEqualTo(34);
+    }
+
+    @Test
     void aReplayedBatchThatWasSettledBeforeTheRestartIsNotSentAndTheOffsetMovesOn() {
         Lane lane = new Lane(TP);
         lane.committed = 20;
