@@ -94,7 +94,7 @@ final class SourceBench {
         startAndStop("native", "bench_native");
         startAndStop("debezium", "bench_debezium");
         generator.bulk(rows, 10_000, n -> { });
-        String endLsn = currentLsn();
+        String endLsn = Database.currentWalLsn(pg);
 
         Map<String, Object> streaming = new LinkedHashMap<>();
         MachineCpu machine = new MachineCpu();
@@ -352,14 +352,6 @@ final class SourceBench {
                     + dir.resolve("pg_recvlogical.log"));
         }
         return cpu;
-    }
-
-    private String currentLsn() throws Exception {
-        try (Connection c = Database.connect(config.postgres()); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()")) {
-            rs.next();
-            return rs.getString(1);
-        }
     }
 
     private void copyOut(String table) throws Exception {

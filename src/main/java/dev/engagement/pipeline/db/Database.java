@@ -78,6 +78,15 @@ public final class Database {
         return false;
     }
 
+    /** Where PostgreSQL's WAL is now, as PostgreSQL writes an LSN ({@code 0/16B3748}). */
+    public static String currentWalLsn(PipelineConfig.Postgres pg) throws SQLException {
+        try (Connection c = connect(pg); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     /** Creates the database when it does not exist yet (connecting to the maintenance database). */
     public static boolean ensureDatabase(PipelineConfig.Postgres pg) throws SQLException {
         try (Connection c = connect(pg, "postgres");

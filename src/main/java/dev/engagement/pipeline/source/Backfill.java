@@ -10,10 +10,7 @@ import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
@@ -52,9 +49,10 @@ public final class Backfill {
             }
         };
         long now = System.currentTimeMillis();
+        long lsn = Lsn.parse(Database.currentWalLsn(config.postgres())); // the rows are as of about then
         long[] copied;
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
-            copied = new SnapshotCopier(config.postgres()).copy(null, currentLsn(), now, "backfill", fromId, toId,
+            copied = new SnapshotCopier(config.postgres()).copy(null, lsn, now, "backfill", fromId, toId,
                     (table, key, envelope, ts) -> {
                         if (failed.get() != null) {
                             throw new IllegalStateException("writing to Kafka failed: " + failed.get().getMessage(),
@@ -69,14 +67,5 @@ public final class Backfill {
         }
         progress.accept(copied[1]);
         return new Result(copied[0], copied[1], (System.nanoTime() - start) / 1_000_000);
-    }
-
-    /** Where the WAL is now: the position a backfill's rows are stamped with (they are as of about then). */
-    private long currentLsn() throws SQLException {
-        try (Connection c = Database.connect(config.postgres()); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
-            rs.next();
-            return Lsn.parse(rs.getString(1));
-        }
     }
 }
