@@ -4,6 +4,7 @@ import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.InvalidReason;
 import dev.engagement.pipeline.model.InvalidRecords;
 import dev.engagement.pipeline.model.MalformedRecordException;
+import dev.engagement.pipeline.topic.Headers;
 import io.micrometer.core.instrument.Counter;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -17,6 +18,11 @@ import java.time.Instant;
  * than the processor wrote them). It runs inside the processor's exactly-once application, so each
  * such record reaches {@code engagement.invalid} once; the sinks, which cannot write to Kafka
  * atomically with their own stores, just skip what this guard reports.
+ *
+ * <p>The processor marks its own records with the {@link Headers#ORIGIN} header, and the guard does
+ * not parse those a second time (every sink parses them anyway). A foreign record that forges the
+ * header is not dead-lettered: each sink still finds it malformed, counts and skips it, and nothing
+ * reaches the stores. Who may write to {@code engagement.enriched} is the broker's ACLs' business.
  */
 final class EnrichedGuard implements Processor<String, byte[], String, byte[]> {
     private final Counter deadLettered;
@@ -33,6 +39,9 @@ final class EnrichedGuard implements Processor<String, byte[], String, byte[]> {
 
     @Override
     public void process(Record<String, byte[]> record) {
+        if (Headers.fromProcessor(record.headers())) {
+            return;
+        }
         try {
             EnrichedEvent.parse(record.value());
         } catch (MalformedRecordException e) {

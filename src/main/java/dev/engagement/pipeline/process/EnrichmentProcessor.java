@@ -41,6 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class EnrichmentProcessor implements Processor<String, byte[], String, byte[]> {
     static final String ENRICHED_SINK = "enriched-sink";
+    /** Marks the enriched records as the processor's own, so that its guard need not parse them again. */
+    private static final org.apache.kafka.common.header.Headers ORIGIN = dev.engagement.pipeline.topic.Headers.processorOrigin();
     static final String INVALID_SINK = "invalid-sink";
 
     private final Duration grace;
@@ -249,7 +251,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     private void enriched(Record<String, byte[]> record, Validation.Valid valid, ContentRow content) {
         Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
         byte[] json = Enricher.enrich(valid, content, now).toJson();
-        context.forward(new Record<>(valid.row().contentId(), json, record.timestamp()), ENRICHED_SINK);
+        context.forward(new Record<>(valid.row().contentId(), json, record.timestamp(), ORIGIN), ENRICHED_SINK);
         counters.enriched.increment();
         counters.latency.record(Math.max(0, now.toEpochMilli() - record.timestamp()), TimeUnit.MILLISECONDS);
     }

@@ -60,6 +60,7 @@ class EnrichmentTopologyTest {
 
         TestRecord<String, byte[]> out = enriched.readRecord();
         assertThat(out.key()).isEqualTo(VIDEO);
+        assertThat(Headers.fromProcessor(out.headers())).as("marked as the processor's own").isTrue();
         JsonNode json = Json.MAPPER.readTree(out.value());
         assertThat(fieldNames(json)).containsExactly("event_id", "content_id", "content_title", "content_type",
                 "content_length_seconds", "user_id", "event_type", "event_ts", "engagement_seconds",
@@ -239,6 +240,20 @@ class EnrichmentTopologyTest {
         assertThat(Headers.text(out.get(0).headers(), Headers.TOPIC)).isEqualTo(Topics.ENRICHED);
         assertThat(Headers.text(out.get(0).headers(), Headers.OFFSET)).isEqualTo("1");
         assertThat(Json.MAPPER.readTree(out.get(1).value()).has("row")).as("kept as raw bytes, not as a row").isFalse();
+    }
+
+    @Test
+    void marksItsOwnEnrichedRecordsSoThatItsGuardSkipsThemAndOnlyThose() {
+        TestInputTopic<String, byte[]> enrichedIn = driver.createInputTopic(Topics.ENRICHED,
+                Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        // a record marked as the processor's own is not parsed again (the sinks skip it if it lies)
+        enrichedIn.pipeInput(new TestRecord<>(VIDEO, new byte[] {1, 2, 3}, Headers.processorOrigin(), 0L));
+        // a wrong mark counts as none
+        enrichedIn.pipeInput(new TestRecord<>(VIDEO, new byte[] {4, 5, 6},
+                new org.apache.kafka.common.header.internals.RecordHeaders().add(Headers.ORIGIN, Headers.utf8("someone")), 0L));
+        List<TestRecord<String, byte[]>> out = invalid.readRecordsToList();
+        assertThat(out).hasSize(1);
+        assertThat(Headers.text(out.get(0).headers(), Headers.OFFSET)).isEqualTo("1");
     }
 
     private static List<JsonNode> readAll(TestOutputTopic<String, byte[]> topic) {
