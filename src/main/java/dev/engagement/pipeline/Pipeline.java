@@ -100,6 +100,7 @@ public final class Pipeline implements AutoCloseable {
     private void startAll() throws Exception {
         LOG.info("starting {} against Kafka {}, PostgreSQL {}, Redis {}", components.stream().map(Component::wire).toList(),
                 config.kafka().bootstrapServers(), config.postgres(), config.redis());
+        dev.engagement.pipeline.metrics.StageCpu.bind(registry);
         admin = Admin.create(KafkaClients.admin(config));
         started.push(admin);
         if (components.stream().anyMatch(c -> c != Component.API)) {
