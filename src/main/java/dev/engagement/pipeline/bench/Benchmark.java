@@ -1,7 +1,5 @@
 package dev.engagement.pipeline.bench;
 
-import dev.engagement.pipeline.Pipeline;
-import dev.engagement.pipeline.config.Component;
 import dev.engagement.pipeline.config.ConfigLoader;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.db.Database;
@@ -10,13 +8,9 @@ import dev.engagement.pipeline.generate.EventGenerator;
 import dev.engagement.pipeline.local.DemoReceiver;
 import dev.engagement.pipeline.local.EmbeddedKafka;
 import dev.engagement.pipeline.local.LocalStack;
-import dev.engagement.pipeline.local.Ports;
-import dev.engagement.pipeline.metrics.Meters;
+import dev.engagement.pipeline.metrics.StageCpu;
 import dev.engagement.pipeline.source.Backfill;
 import io.lettuce.core.RedisClient;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -26,35 +20,52 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.EnumSet;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * Measures the pipeline on this machine, everything on it: a private PostgreSQL, Redis and Kafka
- * broker, the pipeline in this JVM and a stand-in for the external API. Three phases:
- * end-to-end throughput (rows COPYed into PostgreSQL as fast as it takes them, until every sink
- * has them all), commit-to-sink latency at a fixed rate, and a backfill through fresh sinks.
+ * Measures the pipeline on this machine, everything on it, each figure beside the limit it is a
+ * ratio of, measured in the same run: a private PostgreSQL, Redis and Kafka broker (the broker, the
+ * load generator and a stand-in for the external API in this process), the pipeline in a process of
+ * its own ({@link ChildPipeline}) so that its CPU and heap are its own.
+ *
+ * <ul>
+ *   <li>limits: the broker, Redis and DuckDB on their own ({@link Limits});</li>
+ *   <li>throughput: three workloads, each until all three sinks have every event, each against
+ *       {@code pg_recvlogical} reading the same rows from a slot made before them;</li>
+ *   <li>latency: commit to each stage at fixed rates (1,000 and 5,000 events/s and half the measured
+ *       maximum);</li>
+ *   <li>backfill: every event in PostgreSQL through a fresh broker into fresh sinks, against the
+ *       backfill's own rate into Kafka;</li>
+ *   <li>source: the source alone against pg_recvlogical and Debezium ({@link SourceBench}).</li>
+ * </ul>
  */
 public final class Benchmark {
     private static final String TOKEN = "bench-token";
-    private static final List<String> STAGES = List.of("source", "processor", "redis", "warehouse", "http");
+    private static final List<String> SINKS = List.of("redis", "warehouse", "http");
+    private static final List<String> LATENCY_STAGES = List.of("source", "processor", "redis", "warehouse", "http");
+    private static final String LATENCY = "pipeline_end_to_end_latency_seconds";
 
-    /** What one run measures: the pipeline's phases, and the source alone ({@link SourceBench}). */
-    public enum Phase { THROUGHPUT, LATENCY, BACKFILL, SOURCE }
+    /** What one run measures. */
+    public enum Phase { LIMITS, THROUGHPUT, LATENCY, BACKFILL, SOURCE }
 
-    public record Settings(long events, int rate, Duration warmup, Duration latencyFor, Path dir, Set<Phase> phases,
-                           long sourceRows) {
+    /**
+     * @param rates the latency phase's rates; 0 stands for half the maximum measured by the COPY workload
+     */
+    public record Settings(long events, long insertEvents, long singleRowEvents, List<Integer> rates, Duration warmup,
+                           Duration latencyFor, Path dir, Set<Phase> phases, long sourceRows) {
     }
 
     private final Settings settings;
     private final PrintStream out;
-    private final AtomicLong peakHeap = new AtomicLong();
+    private final Map<String, Object> summary = new LinkedHashMap<>();
+    private Map<String, Object> limits = Map.of();
 
     public Benchmark(Settings settings, PrintStream out) {
         this.settings = settings;
@@ -66,31 +77,71 @@ public final class Benchmark {
         Files.createDirectories(runDir);
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("machine", machine());
-        Thread heapSampler = new Thread(this::sampleHeap, "bench-heap");
-        heapSampler.setDaemon(true);
-        heapSampler.start();
+        report.put("pipeline_jvm", ChildPipeline.JVM_OPTIONS);
+        report.put("summary", summary);
+        Set<Phase> phases = settings.phases();
         try (LocalStack stack = LocalStack.up(Map.of(), runDir.resolve("local"));
              DemoReceiver api = new DemoReceiver(TOKEN)) {
             Map<String, String> env = settings(stack.overrides(), api, runDir.resolve("data"), "bench");
-            env.put("HTTP_PORT", Integer.toString(Ports.free()));
             PipelineConfig config = ConfigLoader.load(env);
             Schema.init(config.postgres());
             EventGenerator generator = new EventGenerator(config.postgres(), 42);
             generator.ensureContent(1000);
-
-            Set<Phase> phases = settings.phases();
+            if (phases.contains(Phase.LIMITS)) {
+                limits = new Limits(config, runDir.resolve("limits"), out).run(1_000_000, 1_000_000, 1_000_000);
+                report.put("limits", limits);
+            }
             if (phases.contains(Phase.THROUGHPUT) || phases.contains(Phase.LATENCY)) {
-                PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-                try (Pipeline pipeline = Pipeline.start(config, Component.all(), registry)) {
+                try (ChildPipeline pipeline = ChildPipeline.start(env, "source,processor,redis,warehouse,http,api", runDir.resolve("pipeline"),
+                        ChildPipeline.JVM_OPTIONS)) {
+                    Stages stages = new Stages(pipeline, api);
                     out.println("warming up (the first 20,000 events through every stage)...");
+                    Map<String, Long> base = stages.snapshot();
                     generator.bulk(20_000, 5_000, n -> { });
-                    awaitAll(counters(pipeline.registry(), api), 20_000, Duration.ofMinutes(5));
+                    stages.awaitAll(base, 20_000, Duration.ofMinutes(5));
+                    double max = 0;
                     if (phases.contains(Phase.THROUGHPUT)) {
-                        report.put("throughput", throughput(pipeline.registry(), api, generator));
+                        Map<String, Object> t = new LinkedHashMap<>();
+                        Map<String, Object> copy = workload("copy", "COPY batches of 10,000 rows", stages, config,
+                                runDir, settings.events(), () -> generator.bulk(settings.events(), 10_000, n -> { }));
+                        t.put("copy", copy);
+                        max = ((Number) copy.get("end_to_end_events_per_s")).doubleValue();
+                        t.put("insert_select", workload("insert_select", "INSERT ... SELECT, 20,000 rows a transaction",
+                                stages, config, runDir, settings.insertEvents(),
+                                () -> generator.insertSelect(settings.insertEvents(), 20_000, n -> { })));
+                        // each commit waiting for the disk, as an application's do: PostgreSQL's own
+                        // commit rate is the bound here, and the figure says whether the pipeline keeps up
+                        t.put("single_row", workload("single_row", "single-row transactions from 8 clients",
+                                stages, config, runDir, settings.singleRowEvents(),
+                                () -> generator.singleRows(settings.singleRowEvents(), 8, true, n -> { })));
+                        // the same without waiting for the disk, so the rows come faster than the pipeline
+                        t.put("single_row_async_commit", workload("single_row_async_commit",
+                                "single-row transactions from 8 clients, synchronous_commit=off", stages, config,
+                                runDir, settings.singleRowEvents() * 2,
+                                () -> generator.singleRows(settings.singleRowEvents() * 2, 8, false, n -> { })));
+                        report.put("throughput", t);
                     }
                     if (phases.contains(Phase.LATENCY)) {
-                        report.put("latency", latency(pipeline.registry(), api, generator));
+                        List<Object> l = new ArrayList<>();
+                        for (int rate : settings.rates()) {
+                            int r = rate > 0 ? rate : (int) Math.max(1000, Math.round(max > 0 ? max / 2 : 10_000));
+                            String note = rate > 0 ? null : max > 0 ? "half the measured maximum"
+                                    : "no maximum measured in this run: 10,000";
+                            l.add(latency(stages, generator, r, note));
+                        }
+                        report.put("latency", l);
                     }
+                    Map<String, Object> memory = new LinkedHashMap<>();
+                    pipeline.scrape();
+                    memory.put("pipeline_peak_heap_mib", Math.round(pipeline.peakHeapBytes() / (1024 * 1024)));
+                    memory.put("pipeline_max_heap_mib", Math.round(pipeline.metrics().sum("jvm_memory_max_bytes", "area",
+                            "heap") / (1024 * 1024)));
+                    memory.put("pipeline_peak_rss_mib", pipeline.peakRssMib());
+                    memory.put("pipeline_gc_pause_seconds", round(pipeline.metrics().sum("jvm_gc_pause_seconds_sum", null,
+                            null)));
+                    report.put("memory", memory);
+                    summary.put("pipeline peak heap (MiB; target <= 1024)", memory.get("pipeline_peak_heap_mib"));
+                    out.println("memory of the pipeline process: " + memory);
                 }
             }
             if (phases.contains(Phase.BACKFILL)) {
@@ -100,106 +151,161 @@ public final class Benchmark {
                 Map<String, String> sourceEnv = settings(stack.overrides(), api, runDir.resolve("source-data"), "bench-source");
                 report.put("source", new SourceBench(sourceEnv, runDir.resolve("source"), settings.sourceRows(), out).run());
             }
-        } finally {
-            heapSampler.interrupt();
         }
-        report.put("memory", memory());
+        out.println();
+        out.println("summary (each pipeline figure as a ratio of its limit, same run):");
+        summary.forEach((k, v) -> out.printf("  %-72s %s%n", k, v));
         return report;
     }
 
-    /** Rows COPYed into PostgreSQL as fast as it takes them; time until every stage has them all. */
-    private Map<String, Object> throughput(MeterRegistry registry, DemoReceiver api, EventGenerator generator)
-            throws Exception {
-        long n = settings.events();
-        out.printf("throughput: %,d events COPYed into PostgreSQL as fast as it takes them...%n", n);
-        Map<String, LongSupplier> stages = counters(registry, api);
-        Map<String, Long> base = snapshot(stages);
-        MachineCpu cpu = new MachineCpu();
+    @FunctionalInterface
+    private interface Load {
+        void run() throws Exception;
+    }
+
+    /**
+     * One workload: its rows written while the pipeline runs, timed from the first write until each
+     * stage has them all; then pg_recvlogical reads the same rows from a slot made before them.
+     */
+    private Map<String, Object> workload(String name, String what, Stages stages, PipelineConfig config, Path runDir,
+                                         long n, Load load) throws Exception {
+        out.printf("throughput, %s: %,d events...%n", what, n);
+        String slot = "bench_limit_" + name;
+        Path recvLog = runDir.resolve("pg_recvlogical.log");
+        PgRecvlogical.createSlot(config.postgres(), slot, recvLog);
+        Map<String, Long> base = stages.snapshot();
+        CpuSnapshot cpu0 = CpuSnapshot.take(stages.pipeline);
+        MachineCpu machine = new MachineCpu();
         long t0 = System.nanoTime();
         long[] insertedAt = {0};
+        Exception[] failed = {null};
         Thread loader = new Thread(() -> {
             try {
-                generator.bulk(n, 10_000, w -> { });
+                load.run();
                 insertedAt[0] = System.nanoTime();
             } catch (Exception e) {
-                throw new IllegalStateException(e);
+                failed[0] = e;
             }
         }, "bench-loader");
         loader.start();
         Map<String, Long> doneAt = new LinkedHashMap<>();
-        while (doneAt.size() < stages.size()) {
-            for (Map.Entry<String, LongSupplier> s : stages.entrySet()) {
-                if (!doneAt.containsKey(s.getKey()) && s.getValue().getAsLong() - base.get(s.getKey()) >= n) {
-                    doneAt.put(s.getKey(), System.nanoTime());
+        stages.pipeline.await(() -> {
+            if (failed[0] != null) {
+                throw new IllegalStateException("the " + name + " workload failed", failed[0]);
+            }
+            long now = System.nanoTime();
+            stages.counters.forEach((stage, c) -> {
+                if (!doneAt.containsKey(stage) && c.getAsLong() - base.get(stage) >= n) {
+                    doneAt.put(stage, now);
                 }
-            }
-            if (System.nanoTime() - t0 > Duration.ofMinutes(20).toNanos()) {
-                throw new IllegalStateException("throughput phase did not finish in 20 minutes: " + progress(stages, base));
-            }
-            Thread.sleep(20);
-        }
+            });
+            return doneAt.size() == stages.counters.size();
+        }, Duration.ofMinutes(20), () -> stages.progress(base));
         loader.join();
-        MachineCpu.Usage used = cpu.stop();
+        MachineCpu.Usage used = machine.stop();
+        CpuSnapshot cpu1 = CpuSnapshot.take(stages.pipeline);
+        long last = doneAt.values().stream().mapToLong(Long::longValue).max().orElseThrow();
+
+        PgRecvlogical.Read recv = PgRecvlogical.readTo(config.postgres(), slot, Database.currentWalLsn(config.postgres()),
+                recvLog);
+        PgRecvlogical.dropSlot(config.postgres(), slot, recvLog);
+        double limit = recv.perSecond(n);
+
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("events", n);
         r.put("insert_events_per_s", rate(n, insertedAt[0] - t0));
         Map<String, Object> perStage = new LinkedHashMap<>();
         doneAt.forEach((stage, at) -> perStage.put(stage, rate(n, at - t0)));
         r.put("events_per_s_to_stage", perStage);
-        long last = doneAt.values().stream().mapToLong(Long::longValue).max().orElseThrow();
-        r.put("end_to_end_events_per_s", rate(n, last - t0));
+        double e2e = rate(n, last - t0);
+        r.put("end_to_end_events_per_s", e2e);
         r.put("seconds", round((last - t0) / 1e9));
+        r.put("pg_recvlogical_rows_per_s", Math.round(limit));
+        r.put("end_to_end_to_pg_recvlogical", round2(e2e / limit));
         r.put("machine_cores_busy", round(used.machineCores()));
-        r.put("jvm_cores_busy", round(used.jvmCores()));
-        out.printf("  %,.0f events/s end to end (all three sinks), %.1f s; PostgreSQL took %,.0f rows/s; "
-                        + "%.2f of %d cores busy (the JVM %.2f)%n", r.get("end_to_end_events_per_s"), r.get("seconds"),
-                r.get("insert_events_per_s"), used.machineCores(), used.cores(), used.jvmCores());
-        out.println("  per stage, events/s over the same span: " + perStage);
+        r.put("cpu_us_per_event", cpu1.minus(cpu0).perEvent(n));
+        // each stage against what its own service takes on its own (the API stand-in has no such figure)
+        Map<String, Object> stageRatios = new LinkedHashMap<>();
+        stageRatios.put("source_to_pg_recvlogical", round2(((Number) perStage.get("source")).doubleValue() / limit));
+        ratio(stageRatios, "processor_to_kafka_produce", perStage.get("processor"), "kafka_produce_records_per_s");
+        ratio(stageRatios, "redis_to_pipelined_hincrby", perStage.get("redis"), "redis_pipelined_hincrby_per_s");
+        ratio(stageRatios, "warehouse_to_duckdb_appender", perStage.get("warehouse"), "duckdb_appender_rows_per_s");
+        r.put("stage_ratios", stageRatios);
+        out.printf("  %,.0f events/s end to end (all three sinks) in %.1f s = %.2f x pg_recvlogical on the same rows "
+                        + "(%,.0f rows/s); PostgreSQL took %,.0f rows/s; %.2f of %d cores busy%n", e2e, r.get("seconds"),
+                e2e / limit, limit, r.get("insert_events_per_s"), used.machineCores(), used.cores());
+        out.println("  events/s to each stage: " + perStage);
+        out.println("  CPU per event, microseconds: " + r.get("cpu_us_per_event"));
+        out.println("  each stage as a ratio of its service's own limit: " + stageRatios);
+        if ("single_row".equals(name)) { // bound by PostgreSQL's commit rate: does the pipeline keep up?
+            double inserted = ((Number) r.get("insert_events_per_s")).doubleValue();
+            summary.put(String.format("end to end, %s, against what PostgreSQL committed", what),
+                    String.format("%,.0f events/s / %,.0f = %.2f x (pg_recvlogical %,.0f)", e2e, inserted, e2e / inserted,
+                            limit));
+        } else {
+            double target = "copy".equals(name) ? 0.25 : 0.15;
+            summary.put(String.format("end to end, %s (target >= %.2f x pg_recvlogical)", what, target),
+                    String.format("%,.0f events/s / %,.0f = %.2f x %s", e2e, limit, e2e / limit,
+                            e2e / limit >= target ? "(met)" : "(missed)"));
+        }
         return r;
     }
 
-    /** A steady rate for warm-up plus the measured window; latency from the window alone. */
-    private Map<String, Object> latency(MeterRegistry registry, DemoReceiver api, EventGenerator generator)
-            throws Exception {
-        int rate = settings.rate();
-        out.printf("latency: %,d events/s for %d s (after %d s of warm-up)...%n", rate,
-                settings.latencyFor().toSeconds(), settings.warmup().toSeconds());
+    /** A steady rate: warm-up, then the measured window; percentiles from the window alone. */
+    private Map<String, Object> latency(Stages stages, EventGenerator generator, int rate, String note) throws Exception {
+        out.printf("latency: %,d events/s%s for %d s (after %d s of warm-up)...%n", rate,
+                note == null ? "" : " (" + note + ")", settings.latencyFor().toSeconds(), settings.warmup().toSeconds());
+        Exception[] failed = {null};
         Thread load = new Thread(() -> {
             try {
                 generator.tick(Duration.ofMillis(20)).run(rate, 0, settings.warmup().plus(settings.latencyFor()), 0,
                         w -> { });
             } catch (Exception e) {
-                throw new IllegalStateException(e);
+                failed[0] = e;
             }
         }, "bench-load");
         load.start();
-        Thread.sleep(settings.warmup().toMillis());
-        Map<String, LatencyWindow> windows = new LinkedHashMap<>();
-        for (String stage : STAGES) {
-            windows.put(stage, LatencyWindow.open(registry, stage));
-        }
-        Map<String, LongSupplier> stages = counters(registry, api);
-        Map<String, Long> base = snapshot(stages);
-        MachineCpu cpu = new MachineCpu();
+        long warmedAt = System.nanoTime() + settings.warmup().toNanos();
+        stages.pipeline.await(() -> System.nanoTime() >= warmedAt, settings.warmup().plusMinutes(1), () -> "warming up");
+        ChildPipeline.Scrape start = stages.pipeline.scrape();
+        Map<String, Long> base = stages.snapshot();
+        MachineCpu machine = new MachineCpu();
         long t0 = System.nanoTime();
+        stages.pipeline.await(() -> !load.isAlive(), settings.latencyFor().plusMinutes(1), () -> "measuring");
         load.join();
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        ChildPipeline.Scrape end = stages.pipeline.scrape();
         long t1 = System.nanoTime();
-        MachineCpu.Usage used = cpu.stop();
+        MachineCpu.Usage used = machine.stop();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("target_events_per_s", rate);
-        r.put("redis_events_per_s", rate(stages.get("redis").getAsLong() - base.get("redis"), t1 - t0));
+        if (note != null) {
+            r.put("note", note);
+        }
+        r.put("redis_events_per_s", rate(stages.counters.get("redis").getAsLong() - base.get("redis"), t1 - t0));
         Map<String, Object> perStage = new LinkedHashMap<>();
-        windows.forEach((stage, w) -> {
-            LatencyWindow.Result res = w.close();
-            perStage.put(stage, Map.of("p50_ms", round(res.p50Ms()), "p99_ms", round(res.p99Ms()),
-                    "p999_ms", round(res.p999Ms()), "events", res.count()));
-        });
+        for (String stage : LATENCY_STAGES) {
+            NavigableMap<Double, Double> a = start.buckets(LATENCY, "stage", stage);
+            NavigableMap<Double, Double> b = end.buckets(LATENCY, "stage", stage);
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("p50_ms", round(percentileMs(a, b, 0.50)));
+            p.put("p99_ms", round(percentileMs(a, b, 0.99)));
+            p.put("p999_ms", round(percentileMs(a, b, 0.999)));
+            p.put("events", Math.round(total(b) - total(a)));
+            perStage.put(stage, p);
+        }
         r.put("commit_to_stage", perStage);
         r.put("machine_cores_busy", round(used.machineCores()));
+        Map<?, ?> redis = (Map<?, ?>) perStage.get("redis");
         out.printf("  at %,.0f events/s into Redis: commit -> Redis p50 %s ms, p99 %s ms; %.2f cores busy%n",
-                r.get("redis_events_per_s"), ((Map<?, ?>) perStage.get("redis")).get("p50_ms"),
-                ((Map<?, ?>) perStage.get("redis")).get("p99_ms"), used.machineCores());
+                r.get("redis_events_per_s"), redis.get("p50_ms"), redis.get("p99_ms"), used.machineCores());
         perStage.forEach((stage, v) -> out.println("  " + stage + ": " + v));
+        String label = String.format("p99 commit -> Redis / warehouse / API at %,d events/s%s (target Redis <= 300 ms)",
+                rate, note == null ? "" : " (" + note + ")");
+        summary.put(label, String.format("%s / %s / %s ms", redis.get("p99_ms"),
+                ((Map<?, ?>) perStage.get("warehouse")).get("p99_ms"), ((Map<?, ?>) perStage.get("http")).get("p99_ms")));
         return r;
     }
 
@@ -223,29 +329,148 @@ public final class Benchmark {
             Map<String, String> env = settings(stack.overrides(), api, runDir.resolve("backfill-data"), "bench-backfill");
             env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
             PipelineConfig config = ConfigLoader.load(env);
-            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            Set<Component> downstream = EnumSet.of(Component.PROCESSOR, Component.REDIS, Component.WAREHOUSE,
-                    Component.HTTP);
-            try (Pipeline pipeline = Pipeline.start(config, downstream, registry)) {
-                Map<String, LongSupplier> stages = counters(pipeline.registry(), api);
-                stages.remove("source");
-                MachineCpu cpu = new MachineCpu();
+            try (ChildPipeline pipeline = ChildPipeline.start(env, "processor,redis,warehouse,http,api",
+                    runDir.resolve("backfill-pipeline"), ChildPipeline.JVM_OPTIONS)) {
+                // timed from a pipeline that is ready: every sink owns its partitions, the processor runs
+                pipeline.await(() -> SINKS.stream().allMatch(s -> pipeline.logContains(s + " sink owns partitions"))
+                        && pipeline.logContains("-> RUNNING"), Duration.ofMinutes(3), () -> "starting");
+                Stages stages = new Stages(pipeline, api);
+                stages.counters.remove("source");
+                Map<String, Long> zero = stages.snapshot();
+                CpuSnapshot cpu0 = CpuSnapshot.take(pipeline);
+                MachineCpu machine = new MachineCpu();
                 long t0 = System.nanoTime();
                 Backfill.Result sent = new Backfill(config).run(null, null, n -> { });
-                awaitAll(stages, m, Duration.ofMinutes(30));
+                stages.awaitAll(zero, m, Duration.ofMinutes(30));
                 long t1 = System.nanoTime();
-                MachineCpu.Usage used = cpu.stop();
+                MachineCpu.Usage used = machine.stop();
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("events", m);
                 r.put("to_kafka_events_per_s", round(sent.eventsPerSecond()));
-                r.put("end_to_end_events_per_s", rate(m, t1 - t0));
+                double e2e = rate(m, t1 - t0);
+                r.put("end_to_end_events_per_s", e2e);
+                r.put("end_to_end_to_kafka", round2(e2e / sent.eventsPerSecond()));
                 r.put("seconds", round((t1 - t0) / 1e9));
                 r.put("machine_cores_busy", round(used.machineCores()));
-                out.printf("  %,.0f events/s into the CDC topic; %,.0f events/s end to end (all three sinks), %.1f s%n",
-                        r.get("to_kafka_events_per_s"), r.get("end_to_end_events_per_s"), r.get("seconds"));
+                r.put("cpu_us_per_event", CpuSnapshot.take(pipeline).minus(cpu0).perEvent(m));
+                out.printf("  %,.0f events/s into the CDC topic; %,.0f events/s end to end (all three sinks), %.1f s "
+                        + "= %.2f x%n", sent.eventsPerSecond(), e2e, r.get("seconds"), e2e / sent.eventsPerSecond());
+                summary.put("backfill end to end (target >= 0.5 x its own rate into Kafka)",
+                        String.format("%,.0f events/s / %,.0f = %.2f x %s", e2e, sent.eventsPerSecond(),
+                                e2e / sent.eventsPerSecond(), e2e / sent.eventsPerSecond() >= 0.5 ? "(met)" : "(missed)"));
                 return r;
             }
         }
+    }
+
+    /** The stages' event counters, read from the pipeline's last scrape (and the API stand-in's own count). */
+    private static final class Stages {
+        final ChildPipeline pipeline;
+        final Map<String, LongSupplier> counters = new LinkedHashMap<>();
+
+        Stages(ChildPipeline pipeline, DemoReceiver api) {
+            this.pipeline = pipeline;
+            counters.put("source", () -> (long) pipeline.metrics().sum("pipeline_source_records_total", "table",
+                    "engagement_events"));
+            counters.put("processor", () -> (long) pipeline.metrics().sum("pipeline_processor_records_total", "outcome",
+                    "enriched"));
+            for (String sink : List.of("redis", "warehouse")) {
+                counters.put(sink, () -> (long) pipeline.metrics().sum("pipeline_sink_events_total", "sink", sink));
+            }
+            counters.put("http", api::events);
+        }
+
+        Map<String, Long> snapshot() {
+            pipeline.scrape();
+            Map<String, Long> m = new HashMap<>();
+            counters.forEach((k, v) -> m.put(k, v.getAsLong()));
+            return m;
+        }
+
+        String progress(Map<String, Long> base) {
+            Map<String, Long> m = new LinkedHashMap<>();
+            counters.forEach((k, v) -> m.put(k, v.getAsLong() - base.getOrDefault(k, 0L)));
+            return m.toString();
+        }
+
+        void awaitAll(Map<String, Long> base, long n, Duration within) throws Exception {
+            pipeline.await(() -> counters.entrySet().stream().allMatch(e -> e.getValue().getAsLong() - base.get(e.getKey()) >= n),
+                    within, () -> progress(base));
+        }
+    }
+
+    /**
+     * CPU so far: the pipeline's by stage (its own meter), the pipeline process's, PostgreSQL's and
+     * Redis's processes (from /proc), and this process (the broker and the load generator).
+     */
+    private record CpuSnapshot(Map<String, Double> stages, double pipeline, double postgres, double redis,
+                               double benchProcess) {
+        static CpuSnapshot take(ChildPipeline p) {
+            ChildPipeline.Scrape s = p.scrape();
+            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            return new CpuSnapshot(s.byLabel("pipeline_cpu_seconds_total", "stage"), p.cpuNanos() / 1e9,
+                    Procfs.cpuNanosOfAll("postgres") / 1e9, Procfs.cpuNanosOfAll("redis-server") / 1e9,
+                    os.getProcessCpuTime() / 1e9);
+        }
+
+        CpuSnapshot minus(CpuSnapshot o) {
+            Map<String, Double> m = new LinkedHashMap<>();
+            for (String stage : StageCpu.STAGES) {
+                m.put(stage, stages.getOrDefault(stage, 0.0) - o.stages.getOrDefault(stage, 0.0));
+            }
+            return new CpuSnapshot(m, pipeline - o.pipeline, postgres - o.postgres, redis - o.redis,
+                    benchProcess - o.benchProcess);
+        }
+
+        Map<String, Object> perEvent(long n) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            stages.forEach((stage, sec) -> r.put("pipeline." + stage, round(sec * 1e6 / n)));
+            r.put("pipeline process", round(pipeline * 1e6 / n));
+            r.put("postgresql", round(postgres * 1e6 / n));
+            r.put("redis-server", round(redis * 1e6 / n));
+            r.put("broker and generator", round(benchProcess * 1e6 / n));
+            return r;
+        }
+    }
+
+    private void ratio(Map<String, Object> into, String name, Object stageRate, String limit) {
+        Object l = limits.get(limit);
+        if (l instanceof Number n && n.doubleValue() > 0) {
+            into.put(name, round2(((Number) stageRate).doubleValue() / n.doubleValue()));
+        }
+    }
+
+    private static double total(NavigableMap<Double, Double> buckets) {
+        return buckets.isEmpty() ? 0 : buckets.lastEntry().getValue();
+    }
+
+    /**
+     * A percentile of what a histogram counted between two readings of its cumulative buckets,
+     * interpolated linearly inside a bucket; NaN when it counted nothing.
+     */
+    static double percentileMs(NavigableMap<Double, Double> start, NavigableMap<Double, Double> end, double p) {
+        double count = total(end) - total(start);
+        if (count <= 0) {
+            return Double.NaN;
+        }
+        double rank = p * count;
+        double lower = 0;
+        double below = 0;
+        for (Map.Entry<Double, Double> e : end.entrySet()) {
+            double cumulative = e.getValue() - start.getOrDefault(e.getKey(), 0.0);
+            double upper = e.getKey() * 1000;
+            if (cumulative >= rank) {
+                if (Double.isInfinite(upper)) {
+                    return Double.POSITIVE_INFINITY; // beyond the last bucket
+                }
+                double inBucket = cumulative - below;
+                double fraction = inBucket == 0 ? 1 : (rank - below) / inBucket;
+                return lower + fraction * (upper - lower);
+            }
+            below = cumulative;
+            lower = upper;
+        }
+        return Double.POSITIVE_INFINITY;
     }
 
     /** The pipeline's settings for a run: the local services, the API stand-in, its own data directory. */
@@ -260,68 +485,6 @@ public final class Benchmark {
         return env;
     }
 
-    private Map<String, LongSupplier> counters(MeterRegistry registry, DemoReceiver api) {
-        Map<String, LongSupplier> m = new LinkedHashMap<>();
-        m.put("source", () -> count(registry, "pipeline.source.records", "table", "engagement_events"));
-        m.put("processor", () -> count(registry, "pipeline.processor.records", "outcome", "enriched"));
-        m.put("redis", () -> count(registry, "pipeline.sink.events", "sink", "redis"));
-        m.put("warehouse", () -> count(registry, "pipeline.sink.events", "sink", "warehouse"));
-        m.put("http", api::events);
-        return m;
-    }
-
-    private static long count(MeterRegistry registry, String name, String tag, String value) {
-        return (long) Meters.count(registry, name, tag, value);
-    }
-
-    private static Map<String, Long> snapshot(Map<String, LongSupplier> stages) {
-        Map<String, Long> m = new HashMap<>();
-        stages.forEach((k, v) -> m.put(k, v.getAsLong()));
-        return m;
-    }
-
-    private static String progress(Map<String, LongSupplier> stages, Map<String, Long> base) {
-        Map<String, Long> m = new LinkedHashMap<>();
-        stages.forEach((k, v) -> m.put(k, v.getAsLong() - base.getOrDefault(k, 0L)));
-        return m.toString();
-    }
-
-    private static void awaitAll(Map<String, LongSupplier> stages, long n, Duration within) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (stages.values().stream().anyMatch(s -> s.getAsLong() < n)) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("stages did not reach " + n + " events: " + progress(stages, Map.of()));
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    private void sampleHeap() {
-        var memory = ManagementFactory.getMemoryMXBean();
-        while (!Thread.currentThread().isInterrupted()) {
-            peakHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
-    }
-
-    private Map<String, Object> memory() throws Exception {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("peak_heap_mib", peakHeap.get() / (1024 * 1024));
-        r.put("max_heap_mib", Runtime.getRuntime().maxMemory() / (1024 * 1024));
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmHWM:")) {
-                r.put("peak_rss_mib", Long.parseLong(line.replaceAll("\\D", "")) / 1024);
-            }
-        }
-        r.put("note", "one JVM holds the pipeline, the Kafka broker and the load generator");
-        out.println("memory: " + r);
-        return r;
-    }
-
     private static Map<String, Object> machine() throws Exception {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cores", Runtime.getRuntime().availableProcessors());
@@ -334,6 +497,7 @@ public final class Benchmark {
             }
         }
         m.put("java", System.getProperty("java.version"));
+        m.put("date", java.time.LocalDate.now().toString());
         return m;
     }
 
@@ -343,5 +507,9 @@ public final class Benchmark {
 
     private static double round(double v) {
         return Math.round(v * 10) / 10.0;
+    }
+
+    private static double round2(double v) {
+        return Math.round(v * 100) / 100.0;
     }
 }

@@ -6,8 +6,6 @@ import dev.engagement.pipeline.db.Database;
 import dev.engagement.pipeline.db.Schema;
 import dev.engagement.pipeline.generate.EventGenerator;
 import dev.engagement.pipeline.local.EmbeddedKafka;
-import dev.engagement.pipeline.local.LocalPostgres;
-import dev.engagement.pipeline.local.Ports;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
 import org.apache.kafka.clients.admin.Admin;
@@ -18,10 +16,6 @@ import org.postgresql.PGConnection;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -48,13 +42,13 @@ import java.util.regex.Pattern;
  */
 final class SourceBench {
     private static final String DB = "bench_source";
+    private static final String RECV_SLOT = "bench_recv";
     private static final Pattern SNAPSHOT_DONE = Pattern.compile("snapshot done: (\\d+) content rows and (\\d+) events in (\\d+) ms");
 
     private final Map<String, String> env;
     private final Path dir;
     private final long rows;
     private final PrintStream out;
-    private final HttpClient http = HttpClient.newHttpClient();
     private final PipelineConfig config;
 
     SourceBench(Map<String, String> services, Path dir, long rows, PrintStream out) {
@@ -76,7 +70,7 @@ final class SourceBench {
         EventGenerator generator = new EventGenerator(pg, 7);
         generator.ensureContent(1000);
         out.printf("source: %,d rows, PostgreSQL -> Kafka, each reader in turn on the same rows...%n", rows);
-        pgRecvlogical("--create-slot", "--plugin", "pgoutput");
+        PgRecvlogical.createSlot(pg, RECV_SLOT, dir.resolve("pg_recvlogical.log"));
         try (EmbeddedKafka nativeKafka = EmbeddedKafka.start(dir.resolve("kafka-native"), 0);
              EmbeddedKafka debeziumKafka = EmbeddedKafka.start(dir.resolve("kafka-debezium"), 0);
              EmbeddedKafka debeziumSnapshotKafka = EmbeddedKafka.start(dir.resolve("kafka-debezium-snapshot"), 0)) {
@@ -97,14 +91,8 @@ final class SourceBench {
         String endLsn = Database.currentWalLsn(pg);
 
         Map<String, Object> streaming = new LinkedHashMap<>();
-        MachineCpu machine = new MachineCpu();
-        long t0 = System.nanoTime();
-        Process recv = pgRecvlogicalProcess("--start", "--endpos", endLsn, "--no-loop", "-f", "/dev/null",
-                "-o", "proto_version=1", "-o", "publication_names=" + pg.publication());
-        long recvCpu = awaitExit(recv);
-        long t1 = System.nanoTime();
-        streaming.put("pg_recvlogical", figure(rows / ((t1 - t0) / 1e9), recvCpu / 1e9 / ((t1 - t0) / 1e9),
-                machine.stop().machineCores()));
+        PgRecvlogical.Read recv = PgRecvlogical.readTo(pg, RECV_SLOT, endLsn, dir.resolve("pg_recvlogical.log"));
+        streaming.put("pg_recvlogical", figure(recv.perSecond(rows), recv.cores(), recv.machineCores()));
         streaming.put("native", streamThrough("native", "bench_native"));
         streaming.put("debezium", streamThrough("debezium", "bench_debezium"));
         double limit = rate(streaming, "pg_recvlogical");
@@ -171,7 +159,7 @@ final class SourceBench {
             long t1 = System.nanoTime();
             if (reader.count("content") > 0) {
                 throw new IllegalStateException(source + " took a snapshot again instead of streaming from its slot; see "
-                        + reader.log);
+                        + reader.log());
             }
             double seconds = (t1 - t0) / 1e9;
             return figure((rows - c0) / seconds, (reader.cpuNanos() - cpu0) / 1e9 / seconds, machine.stop().machineCores());
@@ -200,7 +188,7 @@ final class SourceBench {
             Map<String, Object> f = figure((total - c0) / seconds, (reader.cpuNanos() - cpu0) / 1e9 / seconds,
                     machine.stop().machineCores());
             // the native source counts its snapshot when its one Kafka transaction commits; its log has the time
-            Matcher m = SNAPSHOT_DONE.matcher(Files.readString(reader.log));
+            Matcher m = SNAPSHOT_DONE.matcher(Files.readString(reader.log()));
             if (isNative && m.find()) {
                 f.put("log_rows_per_s", Math.round((Long.parseLong(m.group(1)) + Long.parseLong(m.group(2)))
                         / (Long.parseLong(m.group(3)) / 1000.0)));
@@ -212,103 +200,47 @@ final class SourceBench {
     }
 
     private Reader start(String source, String slot) throws IOException {
-        int port = Ports.free();
         Map<String, String> e = new HashMap<>(env);
         e.put("SOURCE", source);
         e.put("SOURCE_SLOT_NAME", slot);
         e.put("KAFKA_BOOTSTRAP_SERVERS", brokers.getOrDefault(source, brokers.get(slot)));
-        e.put("HTTP_PORT", Integer.toString(port));
         e.put("INSTANCE_ID", "bench-" + slot.replace('_', '-'));
         Path work = dir.resolve("source-" + slot);
-        Files.createDirectories(work);
         e.put("DATA_DIR", work.resolve("data").toString());
-        Path log = work.resolve("process-" + System.nanoTime() + ".log");
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g"));
+        List<String> jvm = new ArrayList<>(ChildPipeline.JVM_OPTIONS);
         if (System.getProperty("source.linger") != null) {
-            command.add("-Dsource.linger=" + System.getProperty("source.linger"));
+            jvm.add("-Dsource.linger=" + System.getProperty("source.linger"));
         }
         if (Boolean.getBoolean("bench.profile")) { // a flight recording of each source process, for docs/PERFORMANCE.md
-            command.add("-XX:StartFlightRecording=filename=" + work.resolve("source.jfr") + ",settings=profile");
+            jvm.add("-XX:StartFlightRecording=filename=" + work.resolve("source.jfr") + ",settings=profile");
         }
-        command.addAll(List.of("-jar", ownJar().toString(), "run", "--components", "source,api"));
-        ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("PIPELINE_TEST_"));
-        pb.environment().putAll(e);
-        return new Reader(pb.start(), port, log);
+        return new Reader(ChildPipeline.start(e, "source,api", work, jvm));
     }
 
-    private final class Reader {
-        final Process process;
-        final int port;
-        final Path log;
-        private Map<String, Long> last = Map.of();
-
-        Reader(Process process, int port, Path log) {
-            this.process = process;
-            this.port = port;
-            this.log = log;
+    /** A source process, counted by table from its /metrics. */
+    private record Reader(ChildPipeline process) {
+        Path log() {
+            return process.log;
         }
 
         boolean logContains(String text) {
-            try {
-                return Files.readString(log).contains(text);
-            } catch (IOException e) {
-                return false;
-            }
+            return process.logContains(text);
         }
 
         long count(String table) {
-            return last.getOrDefault(table, 0L);
+            return (long) process.metrics().sum("pipeline_source_records_total", "table", table);
         }
 
-        /** Scrapes /metrics every 20 ms until {@code done}; fails if the process ends first. */
         void await(java.util.function.BooleanSupplier done, Duration within) throws Exception {
-            long until = System.nanoTime() + within.toNanos();
-            while (true) {
-                scrape();
-                if (done.getAsBoolean()) {
-                    return;
-                }
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("the source process ended (exit " + process.exitValue() + "); see " + log);
-                }
-                if (System.nanoTime() > until) {
-                    throw new IllegalStateException("the source did not get there within " + within + ": " + last + "; see " + log);
-                }
-                Thread.sleep(20);
-            }
-        }
-
-        private void scrape() {
-            try {
-                String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
-                Map<String, Long> m = new HashMap<>();
-                for (String line : body.split("\n")) {
-                    if (line.startsWith("pipeline_source_records_total{")) {
-                        String table = line.contains("table=\"content\"") ? "content" : "engagement_events";
-                        m.merge(table, (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Long::sum);
-                    }
-                }
-                last = m;
-            } catch (IOException e) {
-                // not listening yet
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            process.await(done, within, () -> process.metrics().byLabel("pipeline_source_records_total", "table").toString());
         }
 
         long cpuNanos() {
-            return SourceBench.cpuNanos(process.pid());
+            return process.cpuNanos();
         }
 
-        void stop() throws InterruptedException {
-            process.destroy();
-            if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
-            }
+        void stop() {
+            process.close();
         }
     }
 
@@ -324,36 +256,6 @@ final class SourceBench {
         }
     }
 
-    private void pgRecvlogical(String... args) throws Exception {
-        Process p = pgRecvlogicalProcess(args);
-        awaitExit(p);
-    }
-
-    private Process pgRecvlogicalProcess(String... args) throws IOException {
-        PipelineConfig.Postgres pg = config.postgres();
-        List<String> command = new ArrayList<>(List.of(LocalPostgres.binDir().resolve("pg_recvlogical").toString(),
-                "-h", pg.host(), "-p", Integer.toString(pg.port()), "-U", pg.user(), "-d", DB, "--slot", "bench_recv"));
-        command.addAll(List.of(args));
-        Path log = dir.resolve("pg_recvlogical.log");
-        Files.createDirectories(dir);
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-    }
-
-    /** Waits for the process to end; returns the CPU it used (sampled while it ran). */
-    private long awaitExit(Process p) throws Exception {
-        long cpu = 0;
-        while (p.isAlive()) {
-            cpu = Math.max(cpu, cpuNanos(p.pid()));
-            Thread.sleep(5);
-        }
-        if (p.exitValue() != 0) {
-            throw new IllegalStateException("pg_recvlogical exited with " + p.exitValue() + "; see "
-                    + dir.resolve("pg_recvlogical.log"));
-        }
-        return cpu;
-    }
-
     private void copyOut(String table) throws Exception {
         try (Connection c = Database.connect(config.postgres())) {
             c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY " + table + " TO STDOUT", OutputStream.nullOutputStream());
@@ -364,26 +266,6 @@ final class SourceBench {
         try (Connection c = Database.connect(config.postgres()); Statement s = c.createStatement()) {
             s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" + DB
                     + "' AND NOT active");
-        }
-    }
-
-    /** User and system CPU of a process so far, from /proc. */
-    static long cpuNanos(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-    }
-
-    private static Path ownJar() {
-        try {
-            return Path.of(SourceBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalStateException(e);
         }
     }
 

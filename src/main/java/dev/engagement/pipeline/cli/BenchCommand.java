@@ -14,30 +14,45 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measures throughput, latency, backfill speed and memory on this machine.",
-                "Brings up a private PostgreSQL, Redis and Kafka broker under --dir, runs the whole pipeline with a "
-                        + "stand-in for the external API, and prints (and writes as JSON) what it measured: end-to-end "
-                        + "throughput, commit-to-sink latency at a fixed rate, backfill throughput, peak memory, and the source "
-                        + "alone (pg_recvlogical, the native and the Debezium source on the same rows)."})
+        description = {"Measures throughput, latency, backfill speed, CPU and memory on this machine, each figure as a "
+                + "ratio of a limit measured in the same run.",
+                "Brings up a private PostgreSQL, Redis and Kafka broker under --dir, runs the whole pipeline in a process "
+                        + "of its own with a stand-in for the external API, and prints (and writes as JSON) what it "
+                        + "measured: the limits (pg_recvlogical, Kafka produce and consume, Redis pipelined writes, the DuckDB "
+                        + "appender), end-to-end throughput for three workloads (COPY, INSERT ... SELECT, single-row "
+                        + "transactions from 8 clients), commit-to-sink latency at fixed rates, backfill, CPU per event per "
+                        + "stage, the pipeline's peak heap, and the source alone (pg_recvlogical, the native and the Debezium "
+                        + "source on the same rows)."})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--events", paramLabel = "N", defaultValue = "500000",
-            description = "Events for the throughput phase (default: ${DEFAULT-VALUE}).")
+            description = "Events for the COPY workload of the throughput phase (default: ${DEFAULT-VALUE}).")
     long events;
 
-    @Option(names = "--rate", paramLabel = "N", defaultValue = "5000",
-            description = "Events per second for the latency phase (default: ${DEFAULT-VALUE}).")
-    int rate;
+    @Option(names = "--insert-events", paramLabel = "N", defaultValue = "300000",
+            description = "Events for the INSERT ... SELECT workload, 20,000 rows a transaction (default: ${DEFAULT-VALUE}).")
+    long insertEvents;
 
-    @Option(names = "--latency-for", paramLabel = "D", defaultValue = "60s",
-            description = "How long the latency phase measures, after 15 s of warm-up (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--single-row-events", paramLabel = "N", defaultValue = "60000",
+            description = "Events for the single-row workload, one transaction each from 8 clients "
+                    + "(default: ${DEFAULT-VALUE}).")
+    long singleRowEvents;
+
+    @Option(names = "--rates", paramLabel = "LIST", defaultValue = "1000,5000,half", split = ",",
+            description = "Events per second for the latency phase, comma-separated; 'half' is half the maximum the COPY "
+                    + "workload measured (default: ${DEFAULT-VALUE}).")
+    java.util.List<String> rates;
+
+    @Option(names = "--latency-for", paramLabel = "D", defaultValue = "30s",
+            description = "How long each rate of the latency phase measures, after 10 s of warm-up "
+                    + "(default: ${DEFAULT-VALUE}).")
     String latencyFor;
 
-    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "throughput,latency,backfill,source", split = ",",
-            description = "Which phases to run, comma-separated: throughput, latency, backfill, source "
-                    + "(default: all of them).")
+    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,backfill,source",
+            split = ",", description = "Which phases to run, comma-separated: limits, throughput, latency, backfill, "
+                    + "source (default: all of them).")
     java.util.List<String> phases;
 
     @Option(names = "--source-rows", paramLabel = "N", defaultValue = "2000000",
@@ -52,7 +67,24 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Options.between(spec, "--events", events, 1000, 100_000_000);
-        Options.between(spec, "--rate", rate, 1, 1_000_000);
+        Options.between(spec, "--insert-events", insertEvents, 20_000, 100_000_000);
+        Options.between(spec, "--single-row-events", singleRowEvents, 1000, 100_000_000);
+        java.util.List<Integer> chosenRates = new java.util.ArrayList<>();
+        for (String r : rates) {
+            String v = r.strip();
+            if ("half".equals(v)) {
+                chosenRates.add(0);
+                continue;
+            }
+            try {
+                int n = Integer.parseInt(v);
+                Options.between(spec, "--rates", n, 1, 1_000_000);
+                chosenRates.add(n);
+            } catch (NumberFormatException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--rates: '" + v
+                        + "' is neither a number of events per second nor 'half'");
+            }
+        }
         Options.between(spec, "--source-rows", sourceRows, 1000, 100_000_000);
         Duration window = Options.duration(spec, "--latency-for", latencyFor);
         java.util.Set<Benchmark.Phase> chosen = java.util.EnumSet.noneOf(Benchmark.Phase.class);
@@ -61,13 +93,13 @@ final class BenchCommand implements Callable<Integer> {
                 chosen.add(Benchmark.Phase.valueOf(p.strip().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--phases: '" + p.strip()
-                        + "' is not one of throughput, latency, backfill, source");
+                        + "' is not one of limits, throughput, latency, backfill, source");
             }
         }
         Files.createDirectories(dir);
         Logging.toFile(dir.resolve("bench.log"));
-        Map<String, Object> report = new Benchmark(new Benchmark.Settings(events, rate, Duration.ofSeconds(15), window,
-                dir, chosen, sourceRows), System.out).run();
+        Map<String, Object> report = new Benchmark(new Benchmark.Settings(events, insertEvents, singleRowEvents,
+                chosenRates, Duration.ofSeconds(10), window, dir, chosen, sourceRows), System.out).run();
         Path json = dir.resolve("result-" + System.currentTimeMillis() + ".json");
         Files.writeString(json, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report));
         System.out.println("written to " + json);

@@ -212,6 +212,107 @@ public final class EventGenerator {
         }
     }
 
+    /**
+     * Inserts {@code count} events as {@code perTransaction}-row {@code INSERT ... SELECT} statements,
+     * one transaction each: what a batch job in the database does. The rows are a function of their
+     * position (no randomness in the database), spread over the catalogue with the same skew.
+     */
+    public void insertSelect(long count, int perTransaction, LongConsumer progress) throws SQLException {
+        if (catalogue.isEmpty()) {
+            ensureContent(1);
+        }
+        String sql = """
+                INSERT INTO engagement_events (content_id, user_id, event_type, event_ts, duration_ms, device, raw_payload)
+                SELECT ids[1 + floor(power((abs(hashint8(g + ?)) % 1000000) / 1000000.0, 3) * cardinality(ids))::int],
+                       md5((g + ?)::text)::uuid,
+                       (ARRAY['play','play','pause','finish','click'])[1 + (g % 5)],
+                       now(),
+                       CASE WHEN g % 5 = 4 THEN NULL ELSE 1000 + (abs(hashint8(g)) % 100000) END,
+                       (ARRAY['mobile','mobile','desktop','tablet','tv'])[1 + (abs(hashint8(g + 7)) % 5)],
+                       jsonb_build_object('app', 'batch', 'row', g + ?)
+                FROM generate_series(1, ?) g, (SELECT ?::uuid[] AS ids) c""";
+        try (Connection c = Database.connect(pg); PreparedStatement ps = c.prepareStatement(sql)) {
+            java.sql.Array ids = c.createArrayOf("uuid", catalogue.stream().map(Item::id).toArray());
+            long written = 0;
+            while (written < count && !Thread.currentThread().isInterrupted()) {
+                int n = (int) Math.min(perTransaction, count - written);
+                ps.setLong(1, written);
+                ps.setLong(2, written);
+                ps.setLong(3, written);
+                ps.setInt(4, n);
+                ps.setArray(5, ids);
+                ps.executeUpdate();
+                written += n;
+                progress.accept(written);
+            }
+        }
+    }
+
+    /**
+     * Inserts {@code count} events one row per transaction (an {@code INSERT} in autocommit) from
+     * {@code clients} connections at once: what an application does. Rows are drawn up front, from
+     * this generator's seed; returns when every client is done. With {@code waitForFlush} false the
+     * sessions commit with {@code synchronous_commit=off}: each row is still a transaction of its
+     * own in the WAL, but a commit does not wait for the disk, so the disk's flush rate does not
+     * bound how fast they come.
+     */
+    public void singleRows(long count, int clients, boolean waitForFlush, LongConsumer progress) throws Exception {
+        if (catalogue.isEmpty()) {
+            ensureContent(1);
+        }
+        List<List<String[]>> perClient = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            perClient.add(new ArrayList<>());
+        }
+        StringBuilder row = new StringBuilder(256);
+        Instant now = Instant.now();
+        for (long i = 0; i < count; i++) {
+            row.setLength(0);
+            row(row, now, 0);
+            perClient.get((int) (i % clients)).add(row.substring(0, row.length() - 1).split("\t", -1));
+        }
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients,
+                dev.engagement.pipeline.Threads.daemon("generator-client"));
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (List<String[]> rows : perClient) {
+                done.add(pool.submit(() -> {
+                    try (Connection c = Database.connect(pg); PreparedStatement ps = c.prepareStatement(
+                            "INSERT INTO engagement_events (content_id, user_id, event_type, event_ts, duration_ms, device, "
+                                    + "raw_payload) VALUES (?::uuid, ?::uuid, ?, now(), ?::int, ?, ?::jsonb)")) {
+                        c.setAutoCommit(true);
+                        if (!waitForFlush) {
+                            try (Statement st = c.createStatement()) {
+                                st.execute("SET synchronous_commit = off");
+                            }
+                        }
+                        for (String[] f : rows) {
+                            ps.setString(1, nullable(f[0]));
+                            ps.setString(2, f[1]);
+                            ps.setString(3, f[2]);
+                            ps.setString(4, nullable(f[4]));
+                            ps.setString(5, f[5]);
+                            ps.setString(6, f[6]);
+                            ps.executeUpdate();
+                            progress.accept(written.incrementAndGet());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String nullable(String copyField) {
+        return "\\N".equals(copyField) ? null : copyField;
+    }
+
     private void sleepUntilNextTick() {
         try {
             Thread.sleep(tick.toMillis());

@@ -1,0 +1,61 @@
+package dev.engagement.pipeline.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** What Linux's /proc says of a process: CPU so far, peak resident set. */
+final class Procfs {
+    private Procfs() {
+    }
+
+    /** User and system CPU of a process so far, in nanoseconds (0 once it is gone). */
+    static long cpuNanos(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** CPU so far of every process whose command name is {@code comm} (all of PostgreSQL's, say), in nanoseconds. */
+    static long cpuNanosOfAll(String comm) {
+        long total = 0;
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    if (Files.readString(p.resolve("comm")).strip().equals(comm)) {
+                        total += cpuNanos(Long.parseLong(name));
+                    }
+                } catch (IOException e) {
+                    // ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return total;
+    }
+
+    /** A process's peak resident set (VmHWM), in MiB. */
+    static long peakRssMib(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
+    }
+}
