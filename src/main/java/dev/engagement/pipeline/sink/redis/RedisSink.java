@@ -152,11 +152,35 @@ public final class RedisSink implements TransactionalSink {
         if (clock.millis() - policyCheckedAtMs > POLICY_CHECK_EVERY_MS) {
             requireNoEviction(); // someone may have changed it since the claim
         }
+        Map<String, TopicPartition> byField = new HashMap<>();
+        List<String> args = encode(sinkBatch, epochs, clock.instant(), minuteTtlSeconds, byField);
+
+        List<Object> reply = eval(false, args);
+        if ("FENCED".equals(reply.get(0))) {
+            throw new FencedException("partition " + reply.get(1) + " is now owned by another instance");
+        }
+        if ("REWIND".equals(reply.get(0))) {
+            Map<TopicPartition, Long> stored = new HashMap<>();
+            for (int i = 1; i + 1 < reply.size(); i += 2) {
+                stored.put(byField.get(String.valueOf(reply.get(i))), Long.parseLong(String.valueOf(reply.get(i + 1))));
+            }
+            throw new RewindException(stored, sinkBatch.start());
+        }
+        status = "connected";
+        return new WriteResult(((Long) reply.get(1)).intValue(), ((Long) reply.get(2)).intValue());
+    }
+
+    /**
+     * The apply script's arguments for a batch: the partitions' fields, epochs and positions, then
+     * per content its metadata, per minute its expiry, per event its id, content, type, engagement
+     * and time. {@code byField} receives each partition's field. Package-visible for its JMH benchmark.
+     */
+    static List<String> encode(SinkBatch sinkBatch, Map<TopicPartition, String> epochs, Instant now,
+                               long minuteTtlSeconds, Map<String, TopicPartition> byField) throws FencedException {
         List<SinkRecord> batch = sinkBatch.records();
         Map<TopicPartition, Long> nextOffsets = sinkBatch.next();
         List<String> args = new ArrayList<>(16 + batch.size() * 6);
         args.add(Integer.toString(nextOffsets.size()));
-        Map<String, TopicPartition> byField = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> e : nextOffsets.entrySet()) {
             String epoch = epochs.get(e.getKey());
             if (epoch == null) {
@@ -168,7 +192,6 @@ public final class RedisSink implements TransactionalSink {
             args.add(Long.toString(sinkBatch.start().get(e.getKey())));
             args.add(Long.toString(e.getValue()));
         }
-        Instant now = clock.instant();
         args.add(Timestamps.iso(now));
 
         Map<String, Integer> contentIndex = new LinkedHashMap<>();
@@ -214,20 +237,7 @@ public final class RedisSink implements TransactionalSink {
         }
         args.add(Integer.toString(batch.size()));
         args.addAll(events);
-
-        List<Object> reply = eval(false, args);
-        if ("FENCED".equals(reply.get(0))) {
-            throw new FencedException("partition " + reply.get(1) + " is now owned by another instance");
-        }
-        if ("REWIND".equals(reply.get(0))) {
-            Map<TopicPartition, Long> stored = new HashMap<>();
-            for (int i = 1; i + 1 < reply.size(); i += 2) {
-                stored.put(byField.get(String.valueOf(reply.get(i))), Long.parseLong(String.valueOf(reply.get(i + 1))));
-            }
-            throw new RewindException(stored, sinkBatch.start());
-        }
-        status = "connected";
-        return new WriteResult(((Long) reply.get(1)).intValue(), ((Long) reply.get(2)).intValue());
+        return args;
     }
 
     private List<Object> eval(boolean claim, List<String> args) {
