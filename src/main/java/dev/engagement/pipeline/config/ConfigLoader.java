@@ -91,7 +91,9 @@ public final class ConfigLoader {
                 oneOf(Setting.SOURCE, PipelineConfig.SourceKind.values(), PipelineConfig.SourceKind::name,
                         PipelineConfig.SourceKind.NATIVE));
         var kafka = new PipelineConfig.Kafka(bootstrap(), intIn(Setting.KAFKA_PARTITIONS, 1, 10_000),
-                (short) intIn(Setting.KAFKA_REPLICATION_FACTOR, 1, 32), kafkaClientConfig());
+                (short) intIn(Setting.KAFKA_REPLICATION_FACTOR, 1, 32), kafkaClientConfig(),
+                oneOf(Setting.KAFKA_COMPRESSION, PipelineConfig.Kafka.COMPRESSIONS.toArray(new String[0]), c -> c, "lz4")
+                        .toLowerCase(Locale.ROOT));
         var redis = new PipelineConfig.Redis(redisUrl(), clusterNodes(),
                 durationIn(Setting.RANK_MINUTE_TTL, Duration.ofMinutes(1), Duration.ofDays(366)),
                 readableFile(Setting.REDIS_CA_CERT));

@@ -45,14 +45,14 @@ public final class KafkaClients {
         return p;
     }
 
-    /** Idempotent, batched, lz4: producer CPU is this machine's Kafka limit, so batch well. */
+    /** Idempotent, batched, compressed as {@code KAFKA_COMPRESSION} says: producer CPU is this machine's Kafka limit, so batch well. */
     public static Map<String, Object> producer(PipelineConfig config, String clientId) {
         Map<String, Object> p = base(config);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, config.kafka().compression());
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024);

@@ -26,6 +26,8 @@ class ConfigLoaderTest {
         assertThat(c.processor().contentGracePeriod()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.redis().minuteTtl()).isEqualTo(Duration.ofHours(24));
         assertThat(c.externalApi().url()).isEmpty();
+        assertThat(c.kafka().compression()).isEqualTo("lz4");
+        assertThat(ConfigLoader.load(Map.of("KAFKA_COMPRESSION", "NONE")).kafka().compression()).isEqualTo("none");
     }
 
     @Test
@@ -37,10 +39,12 @@ class ConfigLoaderTest {
                 "KAFKA_BOOTSTRAP_SERVERS", "no-port",
                 "LOG_LEVEL", "LOUD",
                 "CONTENT_GRACE_PERIOD", "soon",
-                "EXTERNAL_API_URL", "ftp://example.com")))
+                "EXTERNAL_API_URL", "ftp://example.com",
+                "KAFKA_COMPRESSION", "brotli")))
                 .isInstanceOfSatisfying(ConfigException.class, e -> {
-                    assertThat(e.problems()).hasSize(7);
-                    assertThat(e.getMessage()).contains("7 problems")
+                    assertThat(e.problems()).hasSize(8);
+                    assertThat(e.getMessage()).contains("8 problems")
+                            .contains("KAFKA_COMPRESSION must be one of lz4, zstd, snappy, gzip, none, but was 'brotli'")
                             .contains("POSTGRES_PORT must be an integer between 1 and 65535, but was 'abc'")
                             .contains("HTTP_PORT must be between 1 and 65535, but was '70000'")
                             .contains("WAREHOUSE must be one of duckdb, bigquery, but was 'mysql'")

@@ -3,7 +3,6 @@ package dev.engagement.pipeline.sink.http;
 import dev.engagement.pipeline.sink.SinkRecord;
 import org.apache.kafka.common.TopicPartition;
 
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -64,21 +63,24 @@ final class Batch {
         return new Batch(partition, records.subList(records.size() / 2, records.size()));
     }
 
-    /** The JSON array body, spliced from the records' bytes (each already one JSON object). */
+    /** The JSON array body, spliced from the records' bytes (each already one JSON object) into one exact array. */
     byte[] body() {
-        int size = 2;
+        int size = records.isEmpty() ? 2 : 1 + records.size();
         for (SinkRecord r : records) {
-            size += r.value().length + 1;
+            size += r.value().length;
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(size);
-        out.write('[');
+        byte[] out = new byte[size];
+        int at = 0;
+        out[at++] = '[';
         for (int i = 0; i < records.size(); i++) {
             if (i > 0) {
-                out.write(',');
+                out[at++] = ',';
             }
-            out.writeBytes(records.get(i).value());
+            byte[] v = records.get(i).value();
+            System.arraycopy(v, 0, out, at, v.length);
+            at += v.length;
         }
-        out.write(']');
-        return out.toByteArray();
+        out[at] = ']';
+        return out;
     }
 }
