@@ -1,31 +1,17 @@
 package dev.engagement.pipeline.process;
 
+import dev.engagement.pipeline.jmh.PerEventBenchmark;
 import dev.engagement.pipeline.jmh.Records;
 import dev.engagement.pipeline.model.CdcCodec;
 import dev.engagement.pipeline.model.ContentRow;
 import dev.engagement.pipeline.model.MalformedRecordException;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
 
 /** The processor's work per event: the CDC envelope parsed, validated, enriched and written as JSON. */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(1)
-public class EnrichBenchmark {
+public class EnrichBenchmark extends PerEventBenchmark {
     private byte[][] events;
     private ContentRow content;
     private int i;

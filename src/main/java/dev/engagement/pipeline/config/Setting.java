@@ -15,7 +15,7 @@ public enum Setting {
     KAFKA_BOOTSTRAP_SERVERS("localhost:9092", "Kafka brokers, host:port[,host:port]"),
     KAFKA_PARTITIONS("6", "partitions of the pipeline's topics when it creates them"),
     KAFKA_REPLICATION_FACTOR("1", "replication factor of the pipeline's topics"),
-    KAFKA_COMPRESSION("lz4", "compression of the records the pipeline writes to Kafka: lz4, zstd, snappy, gzip or none (none saves CPU where the broker is on the same host; see docs/PERFORMANCE.md)"),
+    KAFKA_COMPRESSION("lz4", "compression of the records the pipeline writes to Kafka: lz4, zstd, snappy, gzip or none (docs/PERFORMANCE.md compares lz4 and none with the broker on the same host)"),
     KAFKA_CLIENT_CONFIG("", "path to a Kafka client properties file (security.protocol, sasl.*, ssl.*), applied to every Kafka client the pipeline makes; its secrets are never printed"),
     REDIS_URL("redis://localhost:6379", "Redis URL, redis[s]://[[user]:password@]host:port[/db]; rediss:// for TLS, user for a Redis ACL user (secret if it has a password)", true),
     REDIS_CA_CERT("", "PEM file of the CA that signed Redis's certificate (rediss://); the JDK's trusted CAs when empty"),

@@ -1,38 +1,24 @@
 package dev.engagement.pipeline.sink.redis;
 
+import dev.engagement.pipeline.jmh.PerEventBenchmark;
 import dev.engagement.pipeline.jmh.Records;
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.sink.SinkBatch;
 import org.apache.kafka.common.TopicPartition;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Each sink's shared first step (the enriched record parsed once) and the Redis sink's own encode
  * path: a batch of 500 turned into the apply script's arguments. Per event.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(1)
-public class RedisEncodeBenchmark {
+public class RedisEncodeBenchmark extends PerEventBenchmark {
     private SinkBatch batch;
     private byte[][] values;
     private final Map<TopicPartition, String> epochs = Map.of(Records.PARTITION, "1");

@@ -296,7 +296,7 @@ public final class HttpSink implements Sink {
         }
         Set<TopicPartition> full = new HashSet<>();
         for (Lane lane : lanes.values()) {
-            if (lane.waiting() > config.batchSize() * 8) {
+            if (lane.waiting() > config.batchSize() * 8 || lane.queuedBytes() > Lane.MAX_QUEUED_BYTES) {
                 full.add(lane.partition);
             }
         }

@@ -15,6 +15,11 @@ import java.util.function.Predicate;
  * flight: so each content id's events (one content id, one partition) arrive in order.
  */
 final class Lane {
+    /** A batch is cut before it grows past this many bytes of records (one record always goes). */
+    static final int MAX_BATCH_BYTES = 4 * 1024 * 1024;
+    /** The partition is paused while its queue holds more than this: large records must not fill the heap. */
+    static final long MAX_QUEUED_BYTES = 16L * 1024 * 1024;
+
     final TopicPartition partition;
     final ArrayDeque<SinkRecord> queue = new ArrayDeque<>();
     /** A batch the breaker handed back: sent again first, with the same boundaries and key. */
@@ -27,6 +32,7 @@ final class Lane {
     /** After a restart, the last offset of the batch that was in flight: cut exactly that batch again. */
     long replayUntil = -1;
     long firstQueuedAtNanos;
+    private long queuedBytes;
     boolean dirty;
 
     Lane(TopicPartition partition) {
@@ -38,6 +44,18 @@ final class Lane {
             firstQueuedAtNanos = nowNanos;
         }
         queue.add(r);
+        queuedBytes += r.value().length;
+    }
+
+    private SinkRecord take() {
+        SinkRecord r = queue.poll();
+        queuedBytes -= r.value().length;
+        return r;
+    }
+
+    /** Bytes of the records queued and not yet cut into a batch. */
+    long queuedBytes() {
+        return queuedBytes;
     }
 
     /** Everything before {@code next} has been handed to the lane (some of it skipped). */
@@ -103,18 +121,22 @@ final class Lane {
                     return null; // the rest of the replayed batch is still being fetched
                 }
                 while (!queue.isEmpty() && queue.peek().offset() <= replayUntil) {
-                    taken.add(queue.poll());
+                    taken.add(take());
                 }
                 replayUntil = -1;
                 if (taken.isEmpty()) {
                     continue; // all of it was settled before the restart and skipped on arrival
                 }
             } else {
-                if (queue.size() < batchSize && nowNanos - firstQueuedAtNanos < lingerNanos) {
+                if (queue.size() < batchSize && queuedBytes < MAX_BATCH_BYTES
+                        && nowNanos - firstQueuedAtNanos < lingerNanos) {
                     return null;
                 }
-                while (!queue.isEmpty() && taken.size() < batchSize) {
-                    taken.add(queue.poll());
+                long bytes = 0;
+                while (!queue.isEmpty() && taken.size() < batchSize
+                        && (taken.isEmpty() || bytes + queue.peek().value().length <= MAX_BATCH_BYTES)) {
+                    bytes += queue.peek().value().length;
+                    taken.add(take());
                 }
             }
             firstQueuedAtNanos = nowNanos;

@@ -19,6 +19,21 @@ class LaneTest {
     }
 
     @Test
+    void cutsABatchBeforeItPassesItsByteLimitAndCountsWhatIsQueued() {
+        Lane lane = new Lane(TP);
+        byte[] big = new byte[Lane.MAX_BATCH_BYTES / 3 + 1]; // three do not fit in one batch, two do
+        for (int i = 0; i < 5; i++) {
+            SinkRecord r = rec(i, i);
+            lane.add(new SinkRecord(r.partition(), r.offset(), r.commitTsMs(), r.key(), big, r.event()), 0);
+        }
+        assertThat(lane.queuedBytes()).isEqualTo(5L * big.length);
+        // the queue is past one batch's bytes: cut at once, without waiting for the count or the linger
+        Batch first = lane.next(2000, Long.MAX_VALUE, 1, r -> false);
+        assertThat(first.records).extracting(SinkRecord::offset).containsExactly(0L, 1L);
+        assertThat(lane.queuedBytes()).isEqualTo(3L * big.length);
+    }
+
+    @Test
     void leavesOutEventsTheApiHasAndEventsTwiceInOneBatchAndKeepsTheBoundaries() {
         Lane lane = new Lane(TP);
         lane.committed = 10;

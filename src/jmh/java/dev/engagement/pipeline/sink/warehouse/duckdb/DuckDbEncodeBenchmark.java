@@ -1,39 +1,25 @@
 package dev.engagement.pipeline.sink.warehouse.duckdb;
 
+import dev.engagement.pipeline.jmh.PerEventBenchmark;
 import dev.engagement.pipeline.jmh.Records;
 import dev.engagement.pipeline.sink.SinkRecord;
 import org.duckdb.DuckDBAppender;
 import org.duckdb.DuckDBConnection;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The warehouse sink's encode path: a batch of 500 parsed events appended, row by row as the sink
  * does, into an in-memory DuckDB staging table of the warehouse's columns (then emptied). Per event.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(1)
-public class DuckDbEncodeBenchmark {
+public class DuckDbEncodeBenchmark extends PerEventBenchmark {
     private List<SinkRecord> records;
     private DuckDBConnection connection;
 
