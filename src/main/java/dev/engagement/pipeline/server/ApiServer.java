@@ -101,6 +101,8 @@ public final class ApiServer implements AutoCloseable {
             }
             switch (path) {
                 case "/health" -> health(ex);
+                case "/health/live" -> live(ex);
+                case "/health/ready" -> ready(ex);
                 case "/metrics" -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                         registry.scrape().getBytes(StandardCharsets.UTF_8));
                 case "/api/stats" -> json(ex, 200, stats());
@@ -126,6 +128,32 @@ public final class ApiServer implements AutoCloseable {
     private void health(HttpExchange ex) throws IOException {
         HealthService.Report report = health.report();
         json(ex, report.healthy() ? 200 : 503, healthJson(report));
+    }
+
+    /**
+     * Liveness: this process answers. It checks no dependency, so a dependency that is down never
+     * gets the process restarted (that would not bring the dependency back); every stage retries
+     * on its own, and what it cannot do shows in {@code /health/ready} and {@code /health}.
+     */
+    private void live(HttpExchange ex) throws IOException {
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("status", "live");
+        json(ex, 200, body);
+    }
+
+    /**
+     * Readiness: this instance's components can do their job: 200 while every service they use
+     * answers ({@code connected}, or {@code degraded}: a sink that retries a batch, the breaker open
+     * on a failing API; services this process does not use are {@code not_used}); 503 while one is
+     * {@code disconnected} (Kafka, PostgreSQL or Redis unreachable, a sink that cannot work, a
+     * partition stopped on a gap). The body is {@code /health}'s with {@code "ready"}.
+     */
+    private void ready(HttpExchange ex) throws IOException {
+        HealthService.Report report = health.report();
+        boolean ready = report.ready();
+        ObjectNode body = healthJson(report);
+        body.put("ready", ready);
+        json(ex, ready ? 200 : 503, body);
     }
 
     static ObjectNode healthJson(HealthService.Report report) {

@@ -67,5 +67,10 @@ public final class HealthService {
         public boolean healthy() {
             return "healthy".equals(status);
         }
+
+        /** Every service the process uses answers: none is {@code disconnected} (degraded ones still work). */
+        public boolean ready() {
+            return services.values().stream().noneMatch(r -> "disconnected".equals(r.state()));
+        }
     }
 }

@@ -30,6 +30,11 @@ class RedisOutageIT {
                 var health = s.get(s.port(), "/health");
                 assertThat(health.statusCode()).isEqualTo(503);
                 assertThat(health.body()).contains("\"redis\":\"disconnected\"");
+                // not ready, since its Redis sink cannot work; still live: a restart would not bring Redis back
+                var ready = s.get(s.port(), "/health/ready");
+                assertThat(ready.statusCode()).isEqualTo(503);
+                assertThat(ready.body()).contains("\"ready\":false");
+                assertThat(s.get(s.port(), "/health/live").statusCode()).isEqualTo(200);
             });
             // the other sinks keep going while Redis is away: they are independent consumer groups
             double warehouseBefore = s.metric(s.port(), "pipeline_sink_events_total", "sink=\"warehouse\"");
@@ -42,6 +47,7 @@ class RedisOutageIT {
             Instant back = Instant.now();
             Duration flow = s.awaitFlow(back, before, Duration.ofSeconds(60));
             s.awaitHealthy(s.port(), Duration.ofSeconds(60));
+            assertThat(s.get(s.port(), "/health/ready").statusCode()).isEqualTo(200);
             s.stopLoad();
             s.awaitExact(s.port(), Duration.ofSeconds(120));
             s.report("faults", "Redis stopped for " + outageMs / 1000 + " s while events flow, then started");
