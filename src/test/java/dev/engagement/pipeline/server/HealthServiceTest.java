@@ -8,24 +8,19 @@ import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class HealthServiceTest {
-    private static ServiceCheck check(String name, ServiceCheck.Result result) {
-        return new ServiceCheck() {
-            @Override
-            public String service() {
-                return name;
-            }
-
-            @Override
-            public Result check() {
-                return result;
-            }
-        };
+    /** A check that answers what it is given (or throws what the supplier throws). */
+    private record Fixed(String service, java.util.function.Supplier<ServiceCheck.Result> answer) implements ServiceCheck {
+        @Override
+        public Result check() {
+            return answer.get();
+        }
     }
 
     private static HealthService.Report report(ServiceCheck.Result... results) {
         List<ServiceCheck> checks = new java.util.ArrayList<>();
         for (int i = 0; i < results.length; i++) {
-            checks.add(check("s" + i, results[i]));
+            ServiceCheck.Result r = results[i];
+            checks.add(new Fixed("s" + i, () -> r));
         }
         return new HealthService(checks, Optional::empty).report();
     }
@@ -44,16 +39,8 @@ class HealthServiceTest {
         assertThat(report(up, new ServiceCheck.Result("disconnected", "redis down", false)).ready()).isFalse();
         assertThat(report(up, new ServiceCheck.Result("disconnected", "kafka down", true)).ready()).isFalse();
         // a check that throws counts as disconnected
-        assertThat(new HealthService(List.of(new ServiceCheck() {
-            @Override
-            public String service() {
-                return "kafka";
-            }
-
-            @Override
-            public Result check() {
-                throw new IllegalStateException("boom");
-            }
-        }), Optional::empty).report().ready()).isFalse();
+        assertThat(new HealthService(List.of(new Fixed("kafka", () -> {
+            throw new IllegalStateException("boom");
+        })), Optional::empty).report().ready()).isFalse();
     }
 }
