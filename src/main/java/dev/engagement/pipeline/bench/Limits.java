@@ -3,6 +3,7 @@ package dev.engagement.pipeline.bench;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.model.EnrichedEvent;
 import dev.engagement.pipeline.model.EventType;
+import dev.engagement.pipeline.sink.warehouse.duckdb.DuckDbWarehouse;
 import dev.engagement.pipeline.topic.KafkaClients;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisClient;
@@ -143,11 +144,7 @@ final class Limits {
         Path file = dir.resolve("limit-" + System.nanoTime() + ".duckdb");
         try (DuckDBConnection c = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:" + file)) {
             try (Statement s = c.createStatement()) {
-                s.execute("""
-                        CREATE TABLE t (event_id BIGINT PRIMARY KEY, content_id VARCHAR NOT NULL, content_title VARCHAR,
-                        content_type VARCHAR, content_length_seconds INTEGER, user_id VARCHAR, event_type VARCHAR NOT NULL,
-                        event_ts TIMESTAMPTZ NOT NULL, engagement_seconds DECIMAL(18,3), engagement_percentage DECIMAL(18,2),
-                        device VARCHAR, processed_at TIMESTAMPTZ)""");
+                s.execute(DuckDbWarehouse.DDL); // the warehouse's own table: the same columns and key
             }
             EnrichedEvent e = sample(1);
             long micros = System.currentTimeMillis() * 1000;
@@ -156,7 +153,7 @@ final class Limits {
             c.setAutoCommit(false);
             for (long done = 0; done < n; ) {
                 long batch = Math.min(10_000, n - done);
-                try (DuckDBAppender a = c.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "t")) {
+                try (DuckDBAppender a = c.createAppender(DuckDBConnection.DEFAULT_SCHEMA, DuckDbWarehouse.TABLE)) {
                     for (long i = 0; i < batch; i++) {
                         a.beginRow();
                         a.append(done + i);

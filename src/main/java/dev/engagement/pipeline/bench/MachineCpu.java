@@ -1,36 +1,30 @@
 package dev.engagement.pipeline.bench;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * CPU used over an interval: by the whole machine (from /proc/stat: PostgreSQL, Redis and this
- * JVM all count, since on this machine they share the cores) and by this JVM alone.
+ * CPU used by the whole machine over an interval, from /proc/stat: PostgreSQL, Redis, the broker
+ * and the pipeline all count, since on this machine they share the cores. (Each process's own CPU
+ * comes from {@link Procfs}.)
  */
 final class MachineCpu {
     private final long[] machineStart;
-    private final long jvmStartNanos;
-    private final long wallStartNanos = System.nanoTime();
 
     MachineCpu() {
         machineStart = machine();
-        jvmStartNanos = jvmCpuNanos();
     }
 
-    record Usage(double machineCores, double jvmCores, int cores) {
+    record Usage(double machineCores, int cores) {
     }
 
     Usage stop() {
         long[] end = machine();
-        double wall = (System.nanoTime() - wallStartNanos) / 1e9;
         long busy = (end[0] - machineStart[0]);
         long all = (end[1] - machineStart[1]);
         int cores = Runtime.getRuntime().availableProcessors();
-        double machineCores = all == 0 ? 0 : cores * (double) busy / all;
-        double jvm = (jvmCpuNanos() - jvmStartNanos) / 1e9 / wall;
-        return new Usage(machineCores, jvm, cores);
+        return new Usage(all == 0 ? 0 : cores * (double) busy / all, cores);
     }
 
     /** {busy jiffies, total jiffies} from the aggregate cpu line of /proc/stat. */
@@ -46,10 +40,5 @@ final class MachineCpu {
         } catch (IOException | RuntimeException e) {
             return new long[] {0, 0};
         }
-    }
-
-    private static long jvmCpuNanos() {
-        var os = ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
     }
 }

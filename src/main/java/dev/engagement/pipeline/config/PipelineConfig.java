@@ -49,10 +49,6 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
         /** The compression types Kafka's producer knows. */
         public static final java.util.List<String> COMPRESSIONS = java.util.List.of("lz4", "zstd", "snappy", "gzip", "none");
 
-        public Kafka(String bootstrapServers, int partitions, short replicationFactor, Map<String, String> clientConfig) {
-            this(bootstrapServers, partitions, replicationFactor, clientConfig, "lz4");
-        }
-
         public Kafka {
             clientConfig = Map.copyOf(clientConfig);
         }

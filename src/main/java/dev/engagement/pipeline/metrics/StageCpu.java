@@ -22,7 +22,7 @@ import java.util.Map;
  * thread counts for the stage its name says (the pipeline names its threads, Kafka names its client
  * threads after the client or group); what the JVM spends outside Java threads (garbage collection,
  * the JIT compiler) counts as {@code jvm}. Deltas are taken per thread between readings, so a thread
- * that ended keeps what it had spent up to the last reading; what it spent after it is lost.
+ * that ended keeps what it had spent up to the last reading; what it spent after it counts as {@code jvm}.
  */
 public final class StageCpu {
     public static final List<String> STAGES = List.of("source", "processor", "redis", "warehouse", "http", "api",
@@ -44,6 +44,9 @@ public final class StageCpu {
     /** Registers the stage meters, and the JVM's and process's own binders, on {@code registry}. */
     @SuppressWarnings("resource") // JvmGcMetrics lives as long as the registry
     public static void bind(MeterRegistry registry) {
+        if (registry.find("jvm.memory.used").gauge() != null) {
+            return; // bound already (a pipeline started again on the same registry): binding twice would count GC pauses twice
+        }
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);

@@ -21,7 +21,7 @@ final class Lane {
     static final long MAX_QUEUED_BYTES = 16L * 1024 * 1024;
 
     final TopicPartition partition;
-    final ArrayDeque<SinkRecord> queue = new ArrayDeque<>();
+    private final ArrayDeque<SinkRecord> queue = new ArrayDeque<>();
     /** A batch the breaker handed back: sent again first, with the same boundaries and key. */
     Batch held;
     Batch inFlight;

@@ -40,7 +40,8 @@ import java.util.Set;
  * any second writer; the file's own id ({@code pipeline_store}) names its consumer group.
  */
 public final class DuckDbWarehouse implements Warehouse, dev.engagement.pipeline.sink.TransactionalSink {
-    static final String DDL = """
+    /** The warehouse table (also what the bench's DuckDB limit appends to). */
+    public static final String DDL = """
             CREATE TABLE IF NOT EXISTS engagement_events_enriched (
                 event_id               BIGINT PRIMARY KEY,
                 content_id             VARCHAR NOT NULL,
