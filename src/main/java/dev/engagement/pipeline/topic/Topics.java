@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.topic;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -33,26 +34,46 @@ public final class Topics {
     private Topics() {
     }
 
+    /** Events are read by sinks that may be away for a while: a day at the least before they expire. */
+    public static final long MIN_RETENTION_EVENTS_MS = Duration.ofDays(1).toMillis();
+    /** Dead letters and invalid events wait for a person: a week at the least. */
+    public static final long MIN_RETENTION_FOR_PEOPLE_MS = Duration.ofDays(7).toMillis();
+    /** What sink.http.dlq is created with: time to notice, fix the API and replay. */
+    public static final long DLQ_RETENTION_MS = Duration.ofDays(30).toMillis();
+    /** What engagement.invalid is created with: time to find and fix the producer of bad rows. */
+    public static final long INVALID_RETENTION_MS = Duration.ofDays(14).toMillis();
+
     /** The topics created at start-up with their configuration. */
     public static List<TopicSpec> all(int partitions, short replicationFactor) {
         String max = Integer.toString(MAX_MESSAGE_BYTES);
         return List.of(
                 new TopicSpec(CDC_CONTENT, partitions, replicationFactor,
-                        Map.of("cleanup.policy", "compact", "max.message.bytes", max)),
-                new TopicSpec(CDC_EVENTS, partitions, replicationFactor, Map.of("max.message.bytes", max)),
-                new TopicSpec(ENRICHED, partitions, replicationFactor, Map.of()),
-                new TopicSpec(INVALID, partitions, replicationFactor, Map.of("max.message.bytes", max)),
-                new TopicSpec(HTTP_DLQ, partitions, replicationFactor, Map.of()),
+                        Map.of("cleanup.policy", "compact", "max.message.bytes", max), 0),
+                new TopicSpec(CDC_EVENTS, partitions, replicationFactor, Map.of("max.message.bytes", max),
+                        MIN_RETENTION_EVENTS_MS),
+                new TopicSpec(ENRICHED, partitions, replicationFactor, Map.of(), MIN_RETENTION_EVENTS_MS),
+                new TopicSpec(INVALID, partitions, replicationFactor, Map.of("max.message.bytes", max,
+                        "retention.ms", Long.toString(INVALID_RETENTION_MS)), MIN_RETENTION_FOR_PEOPLE_MS),
+                new TopicSpec(HTTP_DLQ, partitions, replicationFactor,
+                        Map.of("retention.ms", Long.toString(DLQ_RETENTION_MS)), MIN_RETENTION_FOR_PEOPLE_MS),
                 // one partition: a new owner of any enriched partition reads it whole; segments roll
                 // often so that compaction keeps it near one record per chunk
                 new TopicSpec(HTTP_DELIVERED, 1, replicationFactor, Map.of("cleanup.policy", "compact",
-                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")),
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1"), 0),
                 new TopicSpec(BIGQUERY_WRITTEN, 1, replicationFactor, Map.of("cleanup.policy", "compact",
-                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")),
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1"), 0),
                 new TopicSpec(SOURCE_POSITION, 1, replicationFactor, Map.of("cleanup.policy", "compact",
-                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1")));
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1"), 0));
     }
 
-    public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> config) {
+    /**
+     * A topic as the pipeline needs it. {@code minRetentionMs} is the shortest retention.ms an
+     * existing topic may have (0 for a compacted topic, where nothing expires by time).
+     */
+    public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> config,
+                            long minRetentionMs) {
+        public boolean compacted() {
+            return "compact".equals(config.get("cleanup.policy"));
+        }
     }
 }

@@ -29,20 +29,31 @@ class StageCpuTest {
         StageCpu.bind(registry);
         System.gc(); // the meters hold what they read weakly: it must outlive a collection
         double before = registry.get("pipeline.cpu").tag("stage", "redis").functionCounter().count();
+        var done = new java.util.concurrent.CountDownLatch(1);
         Thread busy = new Thread(() -> {
-            long until = System.nanoTime() + 200_000_000L;
+            // 0.3 s of this thread's own CPU, however busy the machine; then alive until counted
+            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
             long x = 0;
-            while (System.nanoTime() < until) {
+            while (mx.getCurrentThreadCpuTime() < 300_000_000L) {
                 x += System.nanoTime() % 7;
             }
             if (x == 42) {
                 System.out.println(x);
             }
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }, "sink-redis");
         busy.start();
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(registry.get("pipeline.cpu").tag("stage", "redis").functionCounter().count() - before)
-                        .isGreaterThan(0.1));
+        try {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(registry.get("pipeline.cpu").tag("stage", "redis").functionCounter().count() - before)
+                            .isGreaterThan(0.25));
+        } finally {
+            done.countDown();
+        }
         assertThat(registry.scrape()).contains("pipeline_cpu_seconds_total{stage=\"redis\"}")
                 .contains("jvm_memory_used_bytes{area=\"heap\"");
     }
