@@ -56,6 +56,9 @@ public final class DebeziumSource implements ChangeSource {
     private final Counter contentRecords;
     private final Counter eventRecords;
     private final Timer latency;
+    /** Row schemas already checked, by identity (Debezium reuses one per table version). */
+    private final Map<org.apache.kafka.connect.data.Schema, Boolean> checkedSchemas =
+            java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
     private volatile SourceStatus status = new SourceStatus(State.STARTING, "starting", 0);
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final SlotMonitor slotMonitor;
@@ -178,6 +181,27 @@ public final class DebeziumSource implements ChangeSource {
         executor.execute(engine);
     }
 
+    /**
+     * Refuses a batch with rows of a table that lacks a column the pipeline needs (the engine stops
+     * and starts again in 5 s, with the reason in /health): its rows would become wrong events.
+     * Each row schema is checked once.
+     */
+    private void requireColumns(String table, org.apache.kafka.connect.data.Schema row) {
+        if (checkedSchemas.containsKey(row)) {
+            return;
+        }
+        List<String> problems = SourceColumns.problems(table, row);
+        if (!problems.isEmpty()) {
+            String message = SourceColumns.message(table, problems);
+            LOG.error("change data capture refuses a change: {}", message);
+            throw new IllegalStateException(message);
+        }
+        if (checkedSchemas.size() > 1_000) {
+            checkedSchemas.clear(); // bounded, whatever a connector does with its schema objects
+        }
+        checkedSchemas.put(row, Boolean.TRUE);
+    }
+
     private void restart() {
         if (closed || fatal) {
             return;
@@ -293,6 +317,7 @@ public final class DebeziumSource implements ChangeSource {
                 }
                 continue;
             }
+            requireColumns(isContent ? "content" : "engagement_events", value.schema().field("after").schema());
             if (restartFilter.repeat(topic, value)) {
                 repeats.increment();
                 continue;

@@ -174,6 +174,9 @@ public final class NativeSource implements ChangeSource {
         try (Connection c = Database.connect(pg)) {
             Schema.ensurePublication(c, pg.publication());
             warnIfUnlimitedWal(c);
+            for (String table : new String[] {"content", "engagement_events"}) {
+                requireColumns(SnapshotCopier.describe(c, table));
+            }
         }
         TopicAdmin.ensureTopics(config);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerConfig())) {
@@ -204,6 +207,13 @@ public final class NativeSource implements ChangeSource {
             stream(producer, resume);
         }
         return false;
+    }
+
+    private static void requireColumns(Relation table) {
+        List<String> problems = SourceColumns.problems(table);
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException(SourceColumns.message(table.name(), problems));
+        }
     }
 
     private void standby() {
@@ -370,6 +380,11 @@ public final class NativeSource implements ChangeSource {
             }
             inside = true;
             return true;
+        }
+
+        @Override
+        public void relation(Relation relation) {
+            requireColumns(relation); // an ALTER TABLE: its rows follow, and are not sent if they lack what is needed
         }
 
         @Override

@@ -179,7 +179,7 @@ public final class SnapshotCopier {
     }
 
     /** The table's columns and their types, from the catalog. */
-    static Relation describe(Connection c, String table) throws SQLException {
+    public static Relation describe(Connection c, String table) throws SQLException {
         List<String> names = new ArrayList<>();
         List<Integer> types = new ArrayList<>();
         int oid;
