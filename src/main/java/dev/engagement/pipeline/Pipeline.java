@@ -40,6 +40,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -140,7 +141,7 @@ public final class Pipeline implements AutoCloseable {
         }
         redisQueries = new RedisQueries(config.redis());
         started.push(redisQueries);
-        health = new HealthService(checks(), this::lastProcessed);
+        health = new HealthService(checks(), this::lastProcessed, this::holds);
         if (components.contains(Component.API)) {
             DashboardSampler sampler = new DashboardSampler(registry, () -> {
                 String events = redisQueries.stats().get("events");
@@ -262,6 +263,25 @@ public final class Pipeline implements AutoCloseable {
         } catch (RuntimeException e) {
             return Optional.empty();
         }
+    }
+
+    /** What of the shared work this instance holds now, per stage it runs; see /health's partitions. */
+    private Map<String, Object> holds() {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        ChangeSource src = source;
+        if (src != null) {
+            out.put("source", src.status().state().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        StreamProcessor p = processor;
+        if (p != null) {
+            out.put("processor", p.partitions());
+        }
+        for (SinkRuntime sink : new SinkRuntime[] {redisSink, warehouseSink, httpSink}) {
+            if (sink != null) {
+                out.put(sink.name(), sink.partitions());
+            }
+        }
+        return out;
     }
 
     private List<ServiceCheck> checks() {

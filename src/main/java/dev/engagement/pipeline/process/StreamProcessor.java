@@ -180,6 +180,22 @@ public final class StreamProcessor implements AutoCloseable {
     }
 
     /** The stream threads' state; null while stopped for a gap before they ever started. */
+    /** The partitions of the event topic whose tasks run here (active, not standby), in order. */
+    public List<Integer> partitions() {
+        KafkaStreams k = streams;
+        if (k == null) {
+            return List.of();
+        }
+        try {
+            return k.metadataForLocalThreads().stream().flatMap(t -> t.activeTasks().stream())
+                    .flatMap(task -> task.topicPartitions().stream())
+                    .filter(tp -> tp.topic().equals(dev.engagement.pipeline.topic.Topics.CDC_EVENTS))
+                    .map(org.apache.kafka.common.TopicPartition::partition).sorted().toList();
+        } catch (IllegalStateException e) {
+            return List.of(); // not running (yet, or any more)
+        }
+    }
+
     public KafkaStreams.State state() {
         KafkaStreams s = streams;
         return s == null ? null : s.state();

@@ -167,6 +167,7 @@ public final class ApiServer implements AutoCloseable {
         });
         body.put("last_processed", report.lastProcessed().map(Instant::toString).orElse(null));
         body.set("details", details);
+        body.set("partitions", Json.MAPPER.valueToTree(report.partitions()));
         return body;
     }
 

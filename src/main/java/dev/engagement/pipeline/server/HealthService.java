@@ -24,9 +24,21 @@ public final class HealthService {
     private Report cached;
     private long cachedAtNanos;
 
+    private final Supplier<Map<String, Object>> holds;
+
     public HealthService(List<ServiceCheck> checks, Supplier<Optional<Instant>> lastProcessed) {
+        this(checks, lastProcessed, Map::of);
+    }
+
+    /**
+     * {@code holds}: per stage this process runs, what of the work it holds now (the partitions of a
+     * processor or sink, a source's capturing or standby), for {@code /health}'s {@code partitions}.
+     */
+    public HealthService(List<ServiceCheck> checks, Supplier<Optional<Instant>> lastProcessed,
+                         Supplier<Map<String, Object>> holds) {
         this.checks = List.copyOf(checks);
         this.lastProcessed = lastProcessed;
+        this.holds = holds;
     }
 
     public synchronized Report report() {
@@ -58,12 +70,13 @@ public final class HealthService {
                 status = r.critical() ? "unhealthy" : ("unhealthy".equals(status) ? status : "degraded");
             }
         }
-        cached = new Report(status, results, lastProcessed.get());
+        cached = new Report(status, results, lastProcessed.get(), holds.get());
         cachedAtNanos = System.nanoTime();
         return cached;
     }
 
-    public record Report(String status, Map<String, ServiceCheck.Result> services, Optional<Instant> lastProcessed) {
+    public record Report(String status, Map<String, ServiceCheck.Result> services, Optional<Instant> lastProcessed,
+                         Map<String, Object> partitions) {
         public boolean healthy() {
             return "healthy".equals(status);
         }

@@ -123,6 +123,12 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         return s == null ? "starting" : s.status();
     }
 
+    /** The partitions of engagement.enriched this instance's sink holds (claimed from its store), in order. */
+    public List<Integer> partitions() {
+        Session s = session;
+        return s == null ? List.of() : s.held;
+    }
+
     /** Supervision: one session at a time; one that dies is replaced after a back-off. */
     @Override
     public void run() {
@@ -228,6 +234,8 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         private Instant lastGapCheck = Instant.MIN;
         private Instant healthySince;
         private volatile String statusLine = "starting";
+        /** The partitions of engagement.enriched this session has claimed, as of its last turn. */
+        private volatile List<Integer> held = List.of();
 
         void run() throws Exception {
             init();
@@ -268,6 +276,8 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
                 step();
             } finally {
                 statusLine = describe();
+                held = parts.values().stream().filter(p -> p.state != State.UNCLAIMED)
+                        .map(p -> p.tp.partition()).toList();
             }
         }
 
