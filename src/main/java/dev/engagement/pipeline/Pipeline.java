@@ -183,7 +183,9 @@ public final class Pipeline implements AutoCloseable {
         KafkaAccess kafka = new KafkaAccess(config);
         parts.add(kafka);
         if (components.contains(Component.REDIS)) {
-            RedisSink store = new RedisSink(config.redis(), Clock.systemUTC());
+            dev.engagement.pipeline.sink.TransactionalSink store = config.redis().cluster()
+                    ? new dev.engagement.pipeline.sink.redis.RedisClusterSink(config.redis(), Clock.systemUTC())
+                    : new RedisSink(config.redis(), Clock.systemUTC());
             refuseAtStart(store);
             redisSink = new SinkRuntime(new StoreSink(store, Clock.systemUTC()), kafka, registry, Clock.systemUTC());
             parts.add(redisSink);
@@ -216,7 +218,7 @@ public final class Pipeline implements AutoCloseable {
      * A store that cannot keep the sink's promise (a Redis that evicts keys) stops the start, when
      * it answers; one that is down now is checked again by its runtime when it comes back.
      */
-    private static void refuseAtStart(RedisSink store) throws StoreRefusedException {
+    private static void refuseAtStart(dev.engagement.pipeline.sink.TransactionalSink store) throws Exception {
         try {
             store.storeId();
         } catch (StoreRefusedException e) {

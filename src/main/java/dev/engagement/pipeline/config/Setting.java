@@ -19,7 +19,7 @@ public enum Setting {
     KAFKA_CLIENT_CONFIG("", "path to a Kafka client properties file (security.protocol, sasl.*, ssl.*), applied to every Kafka client the pipeline makes; its secrets are never printed"),
     REDIS_URL("redis://localhost:6379", "Redis URL, redis[s]://[[user]:password@]host:port[/db]; rediss:// for TLS, user for a Redis ACL user (secret if it has a password)", true),
     REDIS_CA_CERT("", "PEM file of the CA that signed Redis's certificate (rediss://); the JDK's trusted CAs when empty"),
-    REDIS_CLUSTER_NODES("", "Redis Cluster seed nodes host:port[,host:port]; not supported yet: when set, the pipeline refuses to start (the Redis sink applies each batch in one script, on one node)"),
+    REDIS_CLUSTER_NODES("", "Redis Cluster seed nodes host:port[,host:port]; when set, the aggregates live on that cluster (same key names; REDIS_URL then gives only the scheme, user and password for every node)"),
     WAREHOUSE("duckdb", "analytics warehouse: duckdb (a local file) or bigquery (the Storage Write API, exactly once)"),
     DUCKDB_PATH("data/warehouse.duckdb", "DuckDB database file"),
     GOOGLE_CLOUD_PROJECT("", "BigQuery project (WAREHOUSE=bigquery)"),

@@ -28,7 +28,7 @@ class LateContentIT {
 
     @FaultSeeds(value = {9001, 21, 512, 31415, 2718}, quick = 1)
     void lateContentIsWaitedForAndMissingContentEndsUnknown(long seed) throws Exception {
-        try (Scenario s = Scenario.create("late_content", seed)) {
+        try (Scenario s = Scenario.create("late_content", seed, java.util.Map.of("CONTENT_GRACE_PERIOD", "5s"))) {
             try (Sql sql = new Sql(s.config.postgres())) {
                 sql.execute("ALTER TABLE engagement_events DROP CONSTRAINT engagement_events_content_id_fkey");
             }

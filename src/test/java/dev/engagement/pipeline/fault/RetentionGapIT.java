@@ -89,18 +89,41 @@ class RetentionGapIT {
      */
     private static long expireAll(Scenario s) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.admin(s.config))) {
-            Map<TopicPartition, OffsetAndMetadata> processor = admin.listConsumerGroupOffsets(
-                    StreamProcessor.APPLICATION_ID).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            // the processor's reading of the topic may lag on a busy machine: wait until it has read past
+            // where the away sinks stand on some partition, so that there is a gap to make
+            var read = new java.util.concurrent.atomic.AtomicReference<Map<TopicPartition, OffsetAndMetadata>>();
+            await().atMost(Duration.ofSeconds(90)).until(() -> {
+                read.set(admin.listConsumerGroupOffsets(StreamProcessor.APPLICATION_ID)
+                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS));
+                Map<String, String> redis = redisPositions(s);
+                for (int p = 0; p < s.config.kafka().partitions(); p++) {
+                    OffsetAndMetadata at = read.get().get(new TopicPartition(Topics.ENRICHED, p));
+                    long stored = Long.parseLong(redis.getOrDefault(Topics.ENRICHED + ":" + p, "0"));
+                    if (at != null && at.offset() > stored + 10) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+            Map<TopicPartition, OffsetAndMetadata> processor = read.get();
             Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
             long total = 0;
             for (int p = 0; p < s.config.kafka().partitions(); p++) {
                 TopicPartition tp = new TopicPartition(Topics.ENRICHED, p);
-                long upTo = processor.get(tp).offset();
+                OffsetAndMetadata at = processor.get(tp);
+                long upTo = at == null ? 0 : at.offset();
                 delete.put(tp, RecordsToDelete.beforeOffset(upTo));
                 total += upTo;
             }
             admin.deleteRecords(delete).all().get(30, TimeUnit.SECONDS);
             return total;
+        }
+    }
+
+    /** The Redis sink's stored positions (field engagement.enriched:p). */
+    private static Map<String, String> redisPositions(Scenario s) {
+        try (var redis = new dev.engagement.pipeline.sink.redis.LazyRedis(s.config.redis())) {
+            return redis.sync().hgetall("pipeline:redis:offsets");
         }
     }
 }

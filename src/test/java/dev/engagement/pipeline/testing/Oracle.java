@@ -4,8 +4,6 @@ import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.db.Database;
 import dev.engagement.pipeline.model.Decimals;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
 
 import java.math.BigDecimal;
 import java.sql.Connection;
@@ -74,9 +72,8 @@ public final class Oracle {
     /** Every way Redis differs from the truth; empty when it is exact. */
     public List<String> redisMismatches(Truth truth) {
         List<String> out = new ArrayList<>();
-        RedisClient client = dev.engagement.pipeline.sink.redis.RedisConnections.client(config.redis());
-        try (StatefulRedisConnection<String, String> conn = client.connect()) {
-            var redis = conn.sync();
+        try (var conn = new dev.engagement.pipeline.sink.redis.LazyRedis(config.redis())) {
+            var redis = conn.sync(); // one Redis, or every node of a cluster
             for (Map.Entry<String, Agg> e : truth.perContent().entrySet()) {
                 Map<String, String> h = redis.hgetall("content:" + e.getKey());
                 compare(out, "content:" + e.getKey(), e.getValue(), h);
@@ -87,13 +84,11 @@ public final class Oracle {
                             + Decimals.seconds(e.getValue().ms));
                 }
             }
-            long contentKeys = redis.keys("content:*").size();
+            long contentKeys = conn.keys("content:*").size();
             if (contentKeys != truth.perContent().size()) {
                 out.add(contentKeys + " content:* keys but SQL has " + truth.perContent().size() + " contents with events");
             }
             compare(out, "stats:global", truth.total(), redis.hgetall("stats:global"));
-        } finally {
-            client.shutdown();
         }
         return out;
     }

@@ -82,7 +82,6 @@ public final class Scenario implements AutoCloseable {
         e.put("EXTERNAL_API_TOKEN", "scenario-token-" + Long.toHexString(seed));
         e.put("HTTP_SINK_REQUEST_TIMEOUT", "2s");
         e.put("HTTP_SINK_BREAKER_OPEN_FOR", "2s");
-        e.put("CONTENT_GRACE_PERIOD", "5s");
         e.put("LOG_LEVEL", "INFO");
         e.putAll(extra);
         this.env = e;
@@ -176,14 +175,11 @@ public final class Scenario implements AutoCloseable {
 
     /** Redis stats:global events, or -1 while Redis does not answer. */
     public long redisEvents() {
-        RedisClient client = dev.engagement.pipeline.sink.redis.RedisConnections.client(config.redis());
-        try (StatefulRedisConnection<String, String> c = client.connect()) {
+        try (var c = new dev.engagement.pipeline.sink.redis.LazyRedis(config.redis())) {
             String v = c.sync().hget("stats:global", "events");
             return v == null ? 0 : Long.parseLong(v);
         } catch (RuntimeException e) {
             return -1;
-        } finally {
-            client.shutdown();
         }
     }
 

@@ -281,6 +281,17 @@ public final class RedisSink implements TransactionalSink {
         redis.close();
     }
 
+    /** Seconds from integer milliseconds, as the scripts write them: 1500 is "1.5", 1000 is "1.0". */
+    static String seconds(long ms) {
+        long s = Math.floorDiv(ms, 1000);
+        long r = ms - s * 1000;
+        if (r == 0) {
+            return s + ".0";
+        }
+        String frac = String.format("%03d", r).replaceAll("0+$", "");
+        return s + "." + frac;
+    }
+
     static String field(TopicPartition tp) {
         return tp.topic() + ":" + tp.partition();
     }
