@@ -11,15 +11,6 @@
 --       nminutes, (minute, expireAt)*,
 --       nevents, (seenChunk, seenBit, contentIndex, typeIndex 1..4, durationMs, minuteIndex or 0, eventTsFixedMillis)*
 local EPOCHS, OFFSETS = 'pipeline:redis:epochs', 'pipeline:redis:offsets'
-local TYPES = {'play', 'pause', 'finish', 'click'}
-
-local function secs(ms)
-  local s = math.floor(ms / 1000)
-  local r = ms - s * 1000
-  if r == 0 then return string.format('%d.0', s) end
-  local frac = string.gsub(string.format('%03d', r), '0+$', '')
-  return string.format('%d', s) .. '.' .. frac
-end
 
 local i = 1
 local nparts = tonumber(ARGV[i]); i = i + 1

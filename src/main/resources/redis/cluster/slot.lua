@@ -13,15 +13,6 @@
 --                 hourKeyIndex or 0, minute or '', hourExpireAt)*,
 --       npairs, (contentIndex, hourKeyIndex, minute)*
 -- Returns: {'OK', applied, duplicates, ms of each content..., ms of each pair...} or REWIND.
-local TYPES = {'play', 'pause', 'finish', 'click'}
-
-local function secs(ms)
-  local s = math.floor(ms / 1000)
-  local r = ms - s * 1000
-  if r == 0 then return string.format('%d.0', s) end
-  local frac = string.gsub(string.format('%03d', r), '0+$', '')
-  return string.format('%d', s) .. '.' .. frac
-end
 
 local parts, behind, i = check_positions(2)
 if behind then return behind end

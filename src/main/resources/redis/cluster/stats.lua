@@ -3,15 +3,6 @@
 -- every slot has applied (KEYS[1]): a restart resumes from them.
 -- KEYS: committed, stats:global, then the seen bitmaps ARGV refers to by index
 -- ARGV: 1 unused, nparts, (field, expected, next)*, nevents, (seenKeyIndex, bit, typeIndex 1..4, durationMs)*
-local TYPES = {'play', 'pause', 'finish', 'click'}
-
-local function secs(ms)
-  local s = math.floor(ms / 1000)
-  local r = ms - s * 1000
-  if r == 0 then return string.format('%d.0', s) end
-  local frac = string.gsub(string.format('%03d', r), '0+$', '')
-  return string.format('%d', s) .. '.' .. frac
-end
 
 local parts, behind, i = check_positions(2)
 if behind then return behind end

@@ -18,9 +18,6 @@ import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import org.apache.kafka.common.TopicPartition;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -57,11 +54,11 @@ import java.util.concurrent.TimeoutException;
  */
 public final class RedisClusterSink implements TransactionalSink {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisClusterSink.class);
-    private static final String POSITIONS = resource("/redis/cluster/positions.lua");
-    private static final Script SLOT = new Script(POSITIONS + resource("/redis/cluster/slot.lua"));
-    private static final Script RANKS = new Script(POSITIONS + resource("/redis/cluster/ranks.lua"));
-    private static final Script STATS = new Script(POSITIONS + resource("/redis/cluster/stats.lua"));
-    private static final Script SWEEP = new Script(POSITIONS + resource("/redis/cluster/sweep.lua"));
+    private static final String POSITIONS = RedisSink.COMMON + RedisSink.resource("/redis/cluster/positions.lua");
+    private static final Script SLOT = new Script(POSITIONS + RedisSink.resource("/redis/cluster/slot.lua"));
+    private static final Script RANKS = new Script(POSITIONS + RedisSink.resource("/redis/cluster/ranks.lua"));
+    private static final Script STATS = new Script(POSITIONS + RedisSink.resource("/redis/cluster/stats.lua"));
+    private static final Script SWEEP = new Script(POSITIONS + RedisSink.resource("/redis/cluster/sweep.lua"));
     static final String COMMITTED = "pipeline:redis:committed:{stats:global}";
     private static final int SEEN_BITS = 20;
     private static final long SEEN_MASK = (1L << SEEN_BITS) - 1;
@@ -95,10 +92,7 @@ public final class RedisClusterSink implements TransactionalSink {
     @Override
     public synchronized String storeId() throws StoreRefusedException {
         requireNoEviction();
-        var sync = redis.sync();
-        sync.set(RedisSink.STORE_KEY, java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12),
-                SetArgs.Builder.nx());
-        return sync.get(RedisSink.STORE_KEY);
+        return RedisSink.storeId(redis.sync());
     }
 
     /** Every master's maxmemory-policy: one that may evict any key is refused, as on one Redis. */
@@ -588,16 +582,5 @@ public final class RedisClusterSink implements TransactionalSink {
             }
         }
         return tags;
-    }
-
-    private static String resource(String name) {
-        try (InputStream in = RedisClusterSink.class.getResourceAsStream(name)) {
-            if (in == null) {
-                throw new IllegalStateException("missing resource " + name);
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -37,7 +37,9 @@ import java.util.OptionalLong;
  */
 public final class RedisSink implements TransactionalSink {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisSink.class);
-    private static final String APPLY = resource("/redis/apply-batch.lua");
+    /** Shared by the scripts of both sinks: event types, seconds from milliseconds. */
+    static final String COMMON = resource("/redis/common.lua");
+    private static final String APPLY = COMMON + resource("/redis/apply-batch.lua");
     private static final String CLAIM = resource("/redis/claim.lua");
     static final String STORE_KEY = "pipeline:redis:store";
     /** pipeline:seen:{id >> 20} holds a bit per id: 2^20 ids, 128 KiB, per key. */
@@ -73,11 +75,15 @@ public final class RedisSink implements TransactionalSink {
     @Override
     public synchronized String storeId() throws StoreRefusedException {
         requireNoEviction();
-        var redis = this.redis.sync();
+        storeId = storeId(redis.sync());
+        return storeId;
+    }
+
+    /** The id under pipeline:redis:store, created there on first use (standalone or cluster alike). */
+    static String storeId(io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis) {
         redis.set(STORE_KEY, java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12),
                 io.lettuce.core.SetArgs.Builder.nx());
-        storeId = redis.get(STORE_KEY);
-        return storeId;
+        return redis.get(STORE_KEY);
     }
 
     /**
@@ -300,7 +306,7 @@ public final class RedisSink implements TransactionalSink {
         return s == null ? "" : s;
     }
 
-    private static String resource(String name) {
+    static String resource(String name) {
         try (InputStream in = RedisSink.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException("missing resource " + name);
