@@ -74,8 +74,6 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
     private volatile Instant failedSince;
     private volatile long lastWriteMs;
 
-    private final MeterRegistry registry;
-
     public SinkRuntime(Sink sink, Kafka kafka, MeterRegistry registry, Clock clock) {
         this(sink, kafka, registry, clock, null);
     }
@@ -97,7 +95,6 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         this.retry = Retry.standard(clock, sleeper);
         this.restartRetry = new Retry(Duration.ofSeconds(1), Duration.ofSeconds(30), clock, sleeper);
         this.metrics = new SinkMetrics(registry, sink.name());
-        this.registry = registry;
         this.thread = new Thread(this, "sink-" + sink.name());
     }
 
@@ -229,7 +226,6 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         private final Set<TopicPartition> ownedBefore = new HashSet<>();
         private final Retry.Schedule writes = retry.schedule();
         private Consumer<String, byte[]> consumer;
-        private io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics clientMetrics;
         private String group;
         private String sourceId;
         private SinkBatch pending;
@@ -268,8 +264,6 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
             }
             metrics.lagGauge(group);
             consumer = kafka.consumer(group);
-            clientMetrics = new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(consumer);
-            clientMetrics.bindTo(registry); // kafka_consumer_*: lag, fetch rates, rebalances of this sink's consumer
             sink.start(this);
             consumer.subscribe(List.of(Topics.ENRICHED), new Rebalance());
             healthySince = clock.instant();
@@ -663,10 +657,6 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
                 LOG.debug("{} sink: closing its consumer: {}", sink.name(), e.getMessage());
             }
             consumer = null;
-            if (clientMetrics != null) {
-                clientMetrics.close();
-                clientMetrics = null;
-            }
         }
 
         // Sink.Context
