@@ -44,6 +44,7 @@ public final class StreamProcessor implements AutoCloseable {
             Threads.daemon("processor-gap-watch"));
     private final AtomicLong gapRecords = new AtomicLong();
     private volatile KafkaStreams streams;
+    private io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics streamsMetrics;
     private volatile List<ProcessorPositions.Gap> gaps = List.of();
     private volatile boolean closed;
 
@@ -147,6 +148,9 @@ public final class StreamProcessor implements AutoCloseable {
         });
         s.setStateListener((now, before) -> LOG.info("stream processor {} -> {}", before, now));
         streams = s;
+        closeStreamsMetrics();
+        streamsMetrics = new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(s);
+        streamsMetrics.bindTo(registry); // kafka_stream_*, kafka_consumer_*, kafka_producer_* of its clients
         s.start();
     }
 
@@ -208,10 +212,18 @@ public final class StreamProcessor implements AutoCloseable {
                 + " (stopped; ./pipeline accept-gap --stage processor accepts the loss)";
     }
 
+    private void closeStreamsMetrics() {
+        if (streamsMetrics != null) {
+            streamsMetrics.close();
+            streamsMetrics = null;
+        }
+    }
+
     @Override
     public void close() {
         closed = true;
         watch.shutdownNow();
+        closeStreamsMetrics();
         KafkaStreams s = streams;
         if (s != null) {
             s.close(Duration.ofSeconds(30));

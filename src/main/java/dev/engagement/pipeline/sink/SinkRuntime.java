@@ -74,6 +74,8 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
     private volatile Instant failedSince;
     private volatile long lastWriteMs;
 
+    private final MeterRegistry registry;
+
     public SinkRuntime(Sink sink, Kafka kafka, MeterRegistry registry, Clock clock) {
         this(sink, kafka, registry, clock, null);
     }
@@ -95,6 +97,7 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         this.retry = Retry.standard(clock, sleeper);
         this.restartRetry = new Retry(Duration.ofSeconds(1), Duration.ofSeconds(30), clock, sleeper);
         this.metrics = new SinkMetrics(registry, sink.name());
+        this.registry = registry;
         this.thread = new Thread(this, "sink-" + sink.name());
     }
 
@@ -226,6 +229,7 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         private final Set<TopicPartition> ownedBefore = new HashSet<>();
         private final Retry.Schedule writes = retry.schedule();
         private Consumer<String, byte[]> consumer;
+        private io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics clientMetrics;
         private String group;
         private String sourceId;
         private SinkBatch pending;
@@ -264,6 +268,8 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
             }
             metrics.lagGauge(group);
             consumer = kafka.consumer(group);
+            clientMetrics = new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(consumer);
+            clientMetrics.bindTo(registry); // kafka_consumer_*: lag, fetch rates, rebalances of this sink's consumer
             sink.start(this);
             consumer.subscribe(List.of(Topics.ENRICHED), new Rebalance());
             healthySince = clock.instant();
@@ -657,6 +663,10 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
                 LOG.debug("{} sink: closing its consumer: {}", sink.name(), e.getMessage());
             }
             consumer = null;
+            if (clientMetrics != null) {
+                clientMetrics.close();
+                clientMetrics = null;
+            }
         }
 
         // Sink.Context

@@ -196,7 +196,11 @@ class PipelineEndToEndIT {
         String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("pipeline_sink_events_total{sink=\"redis\"}")
-                .contains("pipeline_end_to_end_latency_seconds_bucket").doesNotContain(TOKEN);
+                .contains("pipeline_end_to_end_latency_seconds_bucket").doesNotContain(TOKEN)
+                // the Kafka clients' own meters (the processor's, each sink's consumer) and the breaker's
+                .containsPattern("kafka_stream_thread_process_total\\{[^}]*\\} [1-9]")
+                .containsPattern("kafka_consumer_fetch_manager_records_lag_max\\{")
+                .contains("resilience4j_circuitbreaker_state{name=\"external_api\",state=\"closed\"} 1.0");
     }
 
     private static JsonNode readTree(byte[] bytes) {

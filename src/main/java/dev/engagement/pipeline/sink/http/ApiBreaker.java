@@ -40,9 +40,13 @@ public final class ApiBreaker {
                 .automaticTransitionFromOpenToHalfOpenEnabled(false)
                 .recordResult(r -> r instanceof ApiClient.Outcome o && o.apiDown())
                 .build();
-        this.breaker = CircuitBreaker.of("external_api", cbc);
+        var breakers = io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry.of(cbc);
+        this.breaker = breakers.circuitBreaker("external_api");
         this.clock = clock;
         this.openFor = config.breakerOpenFor();
+        // the breaker's own meters (resilience4j_circuitbreaker_*: state, calls by kind, failure and slow-call rates)
+        io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics
+                .ofCircuitBreakerRegistry(breakers).bindTo(registry);
         Gauge.builder("pipeline.http.breaker.state", breaker, b -> code(b.getState()))
                 .description("External API circuit breaker: 0 closed, 1 open, 2 half-open").register(registry);
         breaker.getEventPublisher().onStateTransition(e -> {

@@ -156,7 +156,7 @@ class HttpSinkIT {
             ids.addAll(produce(producer, 80));
             Set<Long> accepted = new TreeSet<>(ids);
             accepted.removeAll(refused);
-            await().atMost(Duration.ofSeconds(30)).until(() -> receiver.deliveredEventIds().containsAll(accepted)
+            await().atMost(Duration.ofSeconds(90)).until(() -> receiver.deliveredEventIds().containsAll(accepted)
                     && TopicReader.readAll(config, Topics.HTTP_DLQ).size() == refused.size());
             assertThat(receiver.deliveredEventIds()).doesNotContainAnyElementsOf(refused);
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
