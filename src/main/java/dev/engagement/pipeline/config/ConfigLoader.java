@@ -117,7 +117,9 @@ public final class ConfigLoader {
                 durationIn(Setting.HTTP_SINK_SLOW_CALL, Duration.ofMillis(1), Duration.ofMinutes(10)),
                 durationIn(Setting.HTTP_SINK_BREAKER_OPEN_FOR, Duration.ofMillis(100), Duration.ofHours(1)));
         var processor = new PipelineConfig.Processor(
-                durationIn(Setting.CONTENT_GRACE_PERIOD, Duration.ZERO, Duration.ofDays(7)));
+                durationIn(Setting.CONTENT_GRACE_PERIOD, Duration.ZERO, Duration.ofDays(7)),
+                wholeSeconds(Setting.QUALITY_BUCKET, Duration.ofSeconds(1), Duration.ofHours(1)),
+                intIn(Setting.QUALITY_BASELINE_BUCKETS, 2, 1440));
         var http = new PipelineConfig.Http(host(Setting.HTTP_BIND), port(Setting.HTTP_PORT), adminToken(),
                 durationIn(Setting.WAREHOUSE_QUERY_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(10)),
                 intIn(Setting.WAREHOUSE_QUERY_MAX_ROWS, 1, 10_000_000),
@@ -191,6 +193,16 @@ public final class ConfigLoader {
             problems.add(s.name() + " " + e.getMessage() + shown(s, v));
             return min;
         }
+    }
+
+    /** A duration in range that is a whole number of seconds. */
+    private Duration wholeSeconds(Setting s, Duration min, Duration max) {
+        Duration d = durationIn(s, min, max);
+        if (d.toMillis() % 1000 != 0) {
+            problems.add(s.name() + " must be whole seconds" + shown(s, raw(s)));
+            return min;
+        }
+        return d;
     }
 
     private boolean bool(Setting s) {

@@ -110,7 +110,11 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
                               boolean gzip, int breakerFailureRate, Duration slowCall, Duration breakerOpenFor) {
     }
 
-    public record Processor(Duration contentGracePeriod) {
+    /**
+     * @param qualityBucket          the data-quality watch's bucket (a minute by default): its baselines are per bucket
+     * @param qualityBaselineBuckets the span of those baselines, in buckets
+     */
+    public record Processor(Duration contentGracePeriod, Duration qualityBucket, int qualityBaselineBuckets) {
     }
 
     /** What the chosen components need beyond what every setting checks on its own. */

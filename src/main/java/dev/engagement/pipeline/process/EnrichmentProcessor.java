@@ -8,6 +8,8 @@ import dev.engagement.pipeline.model.EngagementRow;
 import dev.engagement.pipeline.model.InvalidReason;
 import dev.engagement.pipeline.model.InvalidRecords;
 import dev.engagement.pipeline.model.MalformedRecordException;
+import dev.engagement.pipeline.EventLog;
+import dev.engagement.pipeline.quality.QualityWatch;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -40,6 +42,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * All state lives in changelogged stores, so exactly-once processing covers it.
  */
 final class EnrichmentProcessor implements Processor<String, byte[], String, byte[]> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EnrichmentProcessor.class);
+    /** One line per invalid event, up to 20 a second per process; the rest are counted in the next line. */
+    private static final EventLog.Limit INVALID_LINES = new EventLog.Limit(20);
     static final String ENRICHED_SINK = "enriched-sink";
     /** Marks the enriched records as the processor's own, so that its guard need not parse them again. */
     private static final org.apache.kafka.common.header.Headers ORIGIN = dev.engagement.pipeline.topic.Headers.processorOrigin();
@@ -110,12 +115,15 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         try {
             change = CdcCodec.readEvent(record.value());
         } catch (MalformedRecordException e) {
-            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED, e.getMessage());
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED, e.getMessage(),
+                    null, record.key());
             return;
         }
         Validation validation = Validator.validate(change);
         if (validation instanceof Validation.Invalid invalid) {
-            invalid(record, meta.topic(), meta.partition(), meta.offset(), invalid.reason(), invalid.detail());
+            EngagementRow row = change.row();
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), invalid.reason(), invalid.detail(),
+                    row == null ? null : row.id(), row == null ? null : row.contentId());
             return;
         }
         Validation.Valid valid = (Validation.Valid) validation;
@@ -123,7 +131,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         ContentRow content = pendingTotal > 0 && pendingCounts.containsKey(contentId) ? null : contents.get(contentId);
         if (content == DELETED_ROW) {
             invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.UNKNOWN_CONTENT,
-                    "content " + contentId + " was deleted");
+                    "content " + contentId + " was deleted", valid.row().id(), contentId);
         } else if (content == null) {
             pend(contentId, record, meta);
         } else {
@@ -139,13 +147,14 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         try {
             change = CdcCodec.readContent(record.value());
         } catch (MalformedRecordException e) {
-            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED, e.getMessage());
+            invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED, e.getMessage(),
+                    null, record.key());
             return;
         }
         ContentRow row = change.row();
         if (row.id() == null) {
             invalid(record, meta.topic(), meta.partition(), meta.offset(), InvalidReason.MALFORMED,
-                    "content row has no id");
+                    "content row has no id", null, null);
             return;
         }
         if (change.op() == ChangeOp.DELETE) {
@@ -220,7 +229,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
                 PendingValue.timestamp(kv.value));
         if (content == null) {
             invalid(record, Topics.CDC_EVENTS, PendingValue.partition(kv.value), PendingKey.offset(kv.key),
-                    InvalidReason.UNKNOWN_CONTENT, unknownDetail);
+                    InvalidReason.UNKNOWN_CONTENT, unknownDetail, null, record.key());
             return;
         }
         try {
@@ -253,16 +262,42 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         byte[] json = Enricher.enrich(valid, content, now).toJson();
         context.forward(new Record<>(valid.row().contentId(), json, record.timestamp(), ORIGIN), ENRICHED_SINK);
         counters.enriched.increment();
+        if (counters.quality != null) {
+            counters.quality.valid(valid.row().contentId(), content.contentType(), valid.row().durationMs(),
+                    content.lengthSeconds(), now.toEpochMilli() - record.timestamp());
+        }
         counters.latency.record(Math.max(0, now.toEpochMilli() - record.timestamp()), TimeUnit.MILLISECONDS);
     }
 
+    /** {@code eventId} and {@code contentId}: what is known of the event, for the log (either may be null). */
     private void invalid(Record<String, byte[]> record, String topic, int partition, long offset,
-                         InvalidReason reason, String detail) {
+                         InvalidReason reason, String detail, Long eventId, String contentId) {
         Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
         byte[] value = InvalidRecords.value(reason, detail, topic, partition, offset, record.value(), now);
         context.forward(new Record<>(record.key(), value, record.timestamp(),
                 InvalidRecords.headers(reason, topic, partition, offset)), INVALID_SINK);
         counters.invalid.get(reason).increment();
+        if (Topics.CDC_EVENTS.equals(topic) && counters.quality != null) {
+            counters.quality.invalid(reason, now.toEpochMilli() - record.timestamp());
+        }
+        if (INVALID_LINES.allow()) {
+            if (eventId == null && Topics.CDC_EVENTS.equals(topic) && reason == InvalidReason.UNKNOWN_CONTENT) {
+                eventId = idOf(record.value());
+            }
+            long held = INVALID_LINES.takeHeld();
+            LOG.info("invalid {} {} of content {} to {}: {} ({}){}", Topics.CDC_EVENTS.equals(topic) ? "event" : "row",
+                    EventLog.eventId(eventId), EventLog.contentId(contentId), Topics.INVALID, reason.wire(), detail,
+                    held == 0 ? "" : "; " + held + " more invalid rows were not logged");
+        }
+    }
+
+    private static Long idOf(byte[] original) {
+        try {
+            EngagementRow row = CdcCodec.readEvent(original).row();
+            return row == null ? null : row.id();
+        } catch (MalformedRecordException | RuntimeException e) {
+            return null;
+        }
     }
 
     /** Pending-store key: content id, then the event's offset in fixed-width hex, so a prefix scan is in order. */
@@ -321,8 +356,11 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         final Counter enriched;
         final Timer latency;
         final Map<InvalidReason, Counter> invalid = new EnumMap<>(InvalidReason.class);
+        /** The data-quality watch the events are shown to; null where none runs (topology tests). */
+        final QualityWatch quality;
 
-        Counters(MeterRegistry registry) {
+        Counters(MeterRegistry registry, QualityWatch quality) {
+            this.quality = quality;
             latency = Latency.timer(registry, "processor");
             enriched = Counter.builder("pipeline.processor.records").tag("outcome", "enriched")
                     .tag("reason", "none").description("Events the processor published, by outcome")

@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.process;
 
+import dev.engagement.pipeline.quality.QualityWatch;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -23,7 +24,12 @@ public final class EnrichmentTopology {
     }
 
     public static Topology build(Duration contentGracePeriod, MeterRegistry registry) {
-        EnrichmentProcessor.Counters counters = new EnrichmentProcessor.Counters(registry);
+        return build(contentGracePeriod, registry, null);
+    }
+
+    /** {@code quality}: the data-quality watch every valid and invalid event is shown to, or null. */
+    public static Topology build(Duration contentGracePeriod, MeterRegistry registry, QualityWatch quality) {
+        EnrichmentProcessor.Counters counters = new EnrichmentProcessor.Counters(registry, quality);
         AtomicLong pending = new AtomicLong();
         Gauge.builder("pipeline.processor.pending.events", pending, AtomicLong::doubleValue)
                 .description("Events waiting for their content row").register(registry);

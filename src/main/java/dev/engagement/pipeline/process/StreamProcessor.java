@@ -2,6 +2,7 @@ package dev.engagement.pipeline.process;
 
 import dev.engagement.pipeline.Threads;
 import dev.engagement.pipeline.config.PipelineConfig;
+import dev.engagement.pipeline.quality.QualityWatch;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.Topics;
 import io.micrometer.core.instrument.Gauge;
@@ -47,11 +48,15 @@ public final class StreamProcessor implements AutoCloseable {
     private io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics streamsMetrics;
     private volatile List<ProcessorPositions.Gap> gaps = List.of();
     private volatile boolean closed;
+    private final QualityWatch quality;
+    private List<Integer> watchedPartitions = List.of();
 
     public StreamProcessor(PipelineConfig config, MeterRegistry registry) {
         this.config = config;
         this.registry = registry;
         this.admin = Admin.create(KafkaClients.admin(config));
+        this.quality = new QualityWatch(config.processor().qualityBucket(), config.processor().qualityBaselineBuckets(),
+                registry, java.time.Clock.systemUTC());
         Gauge.builder("pipeline.processor.gap.records", gapRecords, AtomicLong::doubleValue)
                 .description("Records that expired from the processor's input topics before it processed them, "
                         + "while it is stopped until the gap is accepted").register(registry);
@@ -98,6 +103,9 @@ public final class StreamProcessor implements AutoCloseable {
      * {@link #afterPositionLost} reports the gap.
      */
     public void start() {
+        quality.start();
+        // its baselines are of this instance's share of the events: a new share starts them again
+        watch.scheduleWithFixedDelay(this::watchPartitions, 1, 1, TimeUnit.SECONDS);
         if (Files.exists(config.stateDir().resolve("streams").resolve(APPLICATION_ID)
                 .resolve("kafka-streams-process-metadata"))) {
             startStreams();
@@ -133,8 +141,8 @@ public final class StreamProcessor implements AutoCloseable {
         if (closed) {
             return;
         }
-        KafkaStreams s = new KafkaStreams(EnrichmentTopology.build(config.processor().contentGracePeriod(), registry),
-                properties(config));
+        KafkaStreams s = new KafkaStreams(EnrichmentTopology.build(config.processor().contentGracePeriod(), registry,
+                quality), properties(config));
         s.setUncaughtExceptionHandler(e -> {
             if (ProcessorPositions.isPositionLost(e)) {
                 LOG.info("stream processor: an input position is missing or no longer in its topic ({}); setting "
@@ -152,6 +160,19 @@ public final class StreamProcessor implements AutoCloseable {
         streamsMetrics = new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(s);
         streamsMetrics.bindTo(registry); // kafka_stream_*, kafka_consumer_*, kafka_producer_* of its clients
         s.start();
+    }
+
+    private void watchPartitions() {
+        List<Integer> now = partitions();
+        if (!now.equals(watchedPartitions)) {
+            watchedPartitions = now;
+            quality.reset("the processor's partitions are now " + now);
+        }
+    }
+
+    /** The data-quality watch over the events this instance processes. */
+    public QualityWatch quality() {
+        return quality;
     }
 
     /** Runs once the stream threads stopped on a lost position: close them, then watch for acceptance. */
@@ -223,6 +244,7 @@ public final class StreamProcessor implements AutoCloseable {
     public void close() {
         closed = true;
         watch.shutdownNow();
+        quality.close();
         closeStreamsMetrics();
         KafkaStreams s = streams;
         if (s != null) {

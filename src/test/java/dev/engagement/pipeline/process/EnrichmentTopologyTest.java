@@ -271,4 +271,45 @@ class EnrichmentTopologyTest {
         json.fieldNames().forEachRemaining(names::add);
         return names;
     }
+
+    @Test
+    void anInvalidEventIsLoggedWithItsEventAndContentIdsAsJsonFields() throws IOException {
+        try (dev.engagement.pipeline.testing.LogCapture log = new dev.engagement.pipeline.testing.LogCapture(EnrichmentProcessor.class)) {
+            events.pipeInput(VIDEO, Cdc.insert(Cdc.eventRow(4211, VIDEO, "pause", -1200, "2025-08-10T14:30:20Z")));
+            assertThat(invalid.readRecord()).isNotNull();
+            JsonNode line = log.lines().stream().filter(l -> l.path("message").asText().startsWith("invalid event"))
+                    .findFirst().orElseThrow();
+            assertThat(line.path("event_id").asLong()).isEqualTo(4211);
+            assertThat(line.path("content_id").asText()).isEqualTo(VIDEO);
+            assertThat(line.path("message").asText()).isEqualTo("invalid event 4211 of content " + VIDEO
+                    + " to engagement.invalid: negative_duration (duration_ms is -1200)");
+        }
+    }
+
+    @Test
+    void theDataQualityWatchSeesEveryValidAndInvalidEvent() {
+        driver.close();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        dev.engagement.pipeline.testing.MutableClock clock = new dev.engagement.pipeline.testing.MutableClock(START);
+        dev.engagement.pipeline.quality.QualityWatch watch = new dev.engagement.pipeline.quality.QualityWatch(
+                Duration.ofSeconds(10), 4, registry, clock);
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        driver = new TopologyTestDriver(EnrichmentTopology.build(GRACE, registry, watch), props, START);
+        content = driver.createInputTopic(Topics.CDC_CONTENT, Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        events = driver.createInputTopic(Topics.CDC_EVENTS, Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        content.pipeInput(VIDEO, Cdc.insert(Cdc.contentRow(VIDEO, "Introduction to Data Engineering", "video", 100)));
+        for (int i = 0; i < 8; i++) {
+            events.pipeInput(VIDEO, Cdc.insert(Cdc.eventRow(100 + i, VIDEO, "play", 150_000, "2025-08-10T14:30:20Z")));
+        }
+        events.pipeInput(VIDEO, Cdc.insert(Cdc.eventRow(200, VIDEO, "pause", -5, "2025-08-10T14:30:20Z")));
+        events.pipeInput(VIDEO, Cdc.insert(Cdc.eventRow(201, VIDEO, "jump", 5, "2025-08-10T14:30:20Z")));
+        clock.advance(Duration.ofSeconds(1));
+        watch.tick();
+        assertThat(watch.readings().get("rate")).as("10 events over a 10 s window").isEqualTo(1.0);
+        assertThat(watch.readings().get("invalid:negative_duration")).isEqualTo(0.1);
+        assertThat(watch.readings().get("invalid:bad_event_type")).isEqualTo(0.1);
+        assertThat(watch.readings().get("over100")).as("150 s of a 100 s video, 8 times").isEqualTo(1.0);
+    }
 }

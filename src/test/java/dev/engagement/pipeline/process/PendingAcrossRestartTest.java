@@ -38,7 +38,7 @@ class PendingAcrossRestartTest {
 
         context.setCurrentSystemTimeMs(5_000_000); // back up more than an hour later
         EnrichmentProcessor processor = new EnrichmentProcessor(grace,
-                new EnrichmentProcessor.Counters(new SimpleMeterRegistry()), new AtomicLong());
+                new EnrichmentProcessor.Counters(new SimpleMeterRegistry(), null), new AtomicLong());
         processor.init(context);
         var expire = context.scheduledPunctuators().get(0).getPunctuator();
 

@@ -73,6 +73,13 @@ public final class DeadLetters {
      */
     public ReplayReport replay(Optional<Instant> since, boolean dryRun, MeterRegistry registry,
                                java.util.function.Consumer<String> progress) throws Exception {
+        return replay(since, dryRun, registry, progress, n -> { }, n -> { });
+    }
+
+    /** As above; {@code total} hears how many dead letters there are to replay, {@code sentSoFar} how many went. */
+    public ReplayReport replay(Optional<Instant> since, boolean dryRun, MeterRegistry registry,
+                               java.util.function.Consumer<String> progress, java.util.function.LongConsumer total,
+                               java.util.function.LongConsumer sentSoFar) throws Exception {
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
         ApiClient client = new ApiClient(config.externalApi());
         ApiBreaker breaker = new ApiBreaker(config.externalApi(), Clock.systemUTC(), registry);
@@ -88,6 +95,11 @@ public final class DeadLetters {
             consumer.assign(parts);
             seek(consumer, parts, since, true);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            long waiting = 0;
+            for (TopicPartition tp : parts) {
+                waiting += Math.max(0, end.get(tp) - consumer.position(tp));
+            }
+            total.accept(waiting);
             for (TopicPartition tp : parts) {
                 List<SinkRecord> pending = new ArrayList<>();
                 while (consumer.position(tp) < end.get(tp)) {
@@ -104,6 +116,7 @@ public final class DeadLetters {
                             from + config.externalApi().batchSize())));
                     batches++;
                     sent += batch.size();
+                    sentSoFar.accept(sent);
                     if (dryRun) {
                         progress.accept("would send batch " + batch.key() + " (" + batch.size() + " events)");
                         continue;
@@ -111,6 +124,7 @@ public final class DeadLetters {
                     Settlement s = settle(deliverer, breaker, batch);
                     delivered += s.delivered().size();
                     refused += s.deadLetters().size();
+                    log(s.deadLetters(), "refused again, stays in " + Topics.HTTP_DLQ);
                     progress.accept("batch " + batch.key() + ": " + s.delivered().size() + " delivered"
                             + (s.deadLetters().isEmpty() ? "" : ", " + s.deadLetters().size() + " refused again ("
                             + s.deadLetters().get(0).detail() + ")"));
@@ -124,6 +138,33 @@ public final class DeadLetters {
     }
 
     /** The event id of a dead letter, or its bytes' identity when it has none. */
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DeadLetters.class);
+    /** One line per dead letter, up to 20 a second per process; the rest are counted in the next line. */
+    private static final dev.engagement.pipeline.EventLog.Limit LINES = new dev.engagement.pipeline.EventLog.Limit(20);
+
+    /** Logs each dead letter with its {@code event_id} and {@code content_id} as fields; {@code what} befell it. */
+    static void log(List<Settlement.DeadLetter> letters, String what) {
+        for (Settlement.DeadLetter d : letters) {
+            if (!LINES.allow()) {
+                continue;
+            }
+            long held = LINES.takeHeld();
+            SinkRecord r = d.record();
+            Long id = r.event() != null ? Long.valueOf(r.event().eventId()) : idOrNull(r.value());
+            LOG.warn("event {} of content {} {}: {} (HTTP {}, {} attempts: {}){}", dev.engagement.pipeline.EventLog.eventId(id),
+                    dev.engagement.pipeline.EventLog.contentId(r.key()), what, d.reason(), d.status(), d.attempts(),
+                    d.detail(), held == 0 ? "" : "; " + held + " more dead letters were not logged");
+        }
+    }
+
+    private static Long idOrNull(byte[] value) {
+        try {
+            return dev.engagement.pipeline.model.EnrichedEvent.parse(value).eventId();
+        } catch (dev.engagement.pipeline.model.MalformedRecordException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private static String eventId(byte[] value) {
         try {
             return "id:" + dev.engagement.pipeline.model.EnrichedEvent.parse(value).eventId();
