@@ -5,7 +5,6 @@ import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.db.Database;
 import dev.engagement.pipeline.process.StreamProcessor;
 import dev.engagement.pipeline.server.ApiServer;
-import dev.engagement.pipeline.server.DashboardSampler;
 import dev.engagement.pipeline.server.HealthService;
 import dev.engagement.pipeline.server.RedisQueries;
 import dev.engagement.pipeline.server.ServiceCheck;
@@ -24,6 +23,10 @@ import dev.engagement.pipeline.source.ChangeSource;
 import dev.engagement.pipeline.source.DebeziumSource;
 import dev.engagement.pipeline.source.NativeSource;
 import dev.engagement.pipeline.source.SourceChecks;
+import dev.engagement.pipeline.telemetry.BacklogWatch;
+import dev.engagement.pipeline.telemetry.PipelineView;
+import dev.engagement.pipeline.telemetry.Snapshot;
+import dev.engagement.pipeline.telemetry.TelemetryPublisher;
 import dev.engagement.pipeline.topic.KafkaClients;
 import dev.engagement.pipeline.topic.TopicAdmin;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -68,11 +71,49 @@ public final class Pipeline implements AutoCloseable {
     private HealthService health;
     private ApiServer api;
     private Admin admin;
+    /** One connection kept for the health check, which runs every second (the telemetry reports it). */
+    private final HealthConnection healthDb;
 
     private Pipeline(PipelineConfig config, Set<Component> components, PrometheusMeterRegistry registry) {
         this.config = config;
         this.components = EnumSet.copyOf(components);
         this.registry = registry;
+        this.healthDb = new HealthConnection(config.postgres());
+        started.push(healthDb);
+    }
+
+    /** A PostgreSQL connection for the health check: opened when needed, opened again when it broke. */
+    private static final class HealthConnection implements AutoCloseable {
+        private final PipelineConfig.Postgres postgres;
+        private Connection connection;
+
+        HealthConnection(PipelineConfig.Postgres postgres) {
+            this.postgres = postgres;
+        }
+
+        synchronized void check() throws java.sql.SQLException {
+            if (connection != null && !connection.isValid(2)) {
+                close();
+            }
+            if (connection == null) {
+                connection = Database.connect(postgres);
+                if (!connection.isValid(2)) {
+                    throw new java.sql.SQLException("PostgreSQL does not answer within 2 s");
+                }
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            try {
+                if (connection != null) {
+                    connection.close();
+                }
+            } catch (java.sql.SQLException e) {
+                LOG.debug("closing the health check's connection: {}", e.getMessage());
+            }
+            connection = null;
+        }
     }
 
     public static Pipeline start(PipelineConfig config, Set<Component> components, PrometheusMeterRegistry registry)
@@ -106,6 +147,9 @@ public final class Pipeline implements AutoCloseable {
         started.push(admin);
         if (components.stream().anyMatch(c -> c != Component.API)) {
             TopicAdmin.ensureTopics(config);
+        } else {
+            TopicAdmin.ensure(config, List.of(dev.engagement.pipeline.topic.Topics.telemetry(
+                    config.kafka().replicationFactor())));
         }
         // processor, source and sinks start side by side: a restart flows again as soon as the slowest
         // of them (the processor, restoring its stores) is ready, not after the sum of all three
@@ -142,17 +186,36 @@ public final class Pipeline implements AutoCloseable {
         redisQueries = new RedisQueries(config.redis());
         started.push(redisQueries);
         health = new HealthService(checks(), this::lastProcessed, this::holds);
+        health.bindTo(registry);
+        PipelineView view = null;
+        BacklogWatch backlog = null;
         if (components.contains(Component.API)) {
-            DashboardSampler sampler = new DashboardSampler(registry, () -> {
-                String events = redisQueries.stats().get("events");
-                return events == null ? 0 : Long.parseLong(events);
-            });
-            started.push(sampler);
-            sampler.start();
-            api = new ApiServer(config.http(), health, registry, redisQueries, sampler, Optional.ofNullable(warehouse));
+            view = new PipelineView(config, instanceId(), Clock.systemUTC());
+            started.push(view);
+            view.start();
+            backlog = new BacklogWatch(config, admin, registry);
+            started.push(backlog);
+            backlog.start();
+        }
+        long startedMs = System.currentTimeMillis();
+        List<String> wire = components.stream().map(Component::wire).toList();
+        StreamProcessor p = processor;
+        PipelineView local = view;
+        TelemetryPublisher telemetry = new TelemetryPublisher(config, instanceId(),
+                () -> new Snapshot.Sources(instanceId(), wire, startedMs, registry, health.report(),
+                        p == null ? null : p.quality()),
+                local == null ? s -> { } : local::accept, Clock.systemUTC());
+        started.push(telemetry);
+        telemetry.start();
+        if (components.contains(Component.API)) {
+            api = new ApiServer(config.http(), health, registry, redisQueries, view, backlog, Optional.ofNullable(warehouse));
             started.push(api);
             api.start();
         }
+    }
+
+    private String instanceId() {
+        return config.instanceId().orElse("unnamed");
     }
 
     private Void startProcessor(List<AutoCloseable> parts) {
@@ -302,9 +365,7 @@ public final class Pipeline implements AutoCloseable {
             return new ServiceCheck.Result("connected", detail, false);
         }, usesKafka));
         checks.add(check("postgres", () -> {
-            try (Connection c = Database.connect(config.postgres())) {
-                c.isValid(2);
-            }
+            healthDb.check();
             if (source == null) {
                 return ServiceCheck.Result.connected(config.postgres().toString());
             }

@@ -9,6 +9,9 @@ import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.config.SecretMasker;
 import dev.engagement.pipeline.model.Json;
 import dev.engagement.pipeline.sink.warehouse.Warehouse;
+import dev.engagement.pipeline.telemetry.BacklogWatch;
+import dev.engagement.pipeline.telemetry.PipelineView;
+import dev.engagement.pipeline.topic.Backlog;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +50,8 @@ public final class ApiServer implements AutoCloseable {
     private final HealthService health;
     private final PrometheusMeterRegistry registry;
     private final RedisQueries redis;
-    private final DashboardSampler sampler;
+    private final PipelineView view;
+    private final BacklogWatch backlog;
     private final Map<String, Asset> assets = new HashMap<>();
     private final WarehouseQueryEndpoint warehouseQuery;
 
@@ -55,12 +59,14 @@ public final class ApiServer implements AutoCloseable {
     }
 
     public ApiServer(PipelineConfig.Http http, HealthService health, PrometheusMeterRegistry registry,
-                     RedisQueries redis, DashboardSampler sampler, Optional<Warehouse> warehouse) throws IOException {
+                     RedisQueries redis, PipelineView view, BacklogWatch backlog, Optional<Warehouse> warehouse)
+            throws IOException {
         System.setProperty("sun.net.httpserver.nodelay", "true");
         this.health = health;
         this.registry = registry;
         this.redis = redis;
-        this.sampler = sampler;
+        this.view = view;
+        this.backlog = backlog;
         this.warehouseQuery = new WarehouseQueryEndpoint(warehouse, http);
         Asset page = new Asset("text/html; charset=utf-8", resource("/dashboard/index.html"));
         assets.put("/", page);
@@ -254,45 +260,59 @@ public final class ApiServer implements AutoCloseable {
         return arr;
     }
 
+    /**
+     * The dashboard's data: the whole pipeline as {@link PipelineView} folds every process's
+     * telemetry, the backlog measured from outside the stages, this process's own health and the
+     * totals in Redis. Top content comes from {@code /api/top}, for the window the page chooses.
+     */
     private ObjectNode dashboard() {
         ObjectNode out = Json.MAPPER.createObjectNode();
         out.put("now", Instant.now().toString());
         out.set("health", healthJson(health.report()));
+        ObjectNode pipeline = view.json();
+        pipeline.set("backlog", backlogJson(backlog.last()));
+        out.set("pipeline", pipeline);
         try {
             out.set("totals", stats());
-            out.set("top_10m", ranked(redis.top(Optional.of(Duration.ofMinutes(10)), 10, Instant.now())));
-            out.set("top_all", ranked(redis.top(Optional.empty(), 10, Instant.now())));
         } catch (RuntimeException e) {
-            out.put("redis_error", e.getMessage());
+            out.put("redis_error", SecretMasker.scrub(e.getMessage()));
         }
-        ArrayNode series = out.putArray("series");
-        for (DashboardSampler.Sample s : sampler.samples()) {
-            ObjectNode point = series.addObject();
-            point.put("t", s.at());
-            s.rates().forEach((k, v) -> point.put(k, Math.round(v * 10) / 10.0));
-            ObjectNode p99 = point.putObject("p99_ms");
-            s.p99Ms().forEach((k, v) -> {
-                if (!v.isNaN()) {
-                    p99.put(k, Math.round(v));
-                }
-            });
-        }
-        ObjectNode latency = out.putObject("latency_ms");
-        for (String sink : List.of("redis", "warehouse", "http")) {
-            double p50 = sampler.percentileMs(sink, 0.5);
-            double p99 = sampler.percentileMs(sink, 0.99);
-            if (!Double.isNaN(p99)) {
-                ObjectNode l = latency.putObject(sink);
-                l.put("p50", Math.round(p50));
-                l.put("p99", Math.round(p99));
-            }
-        }
-        ObjectNode counters = out.putObject("counters");
-        counters.put("invalid", registry.find("pipeline.processor.records").tag("outcome", "invalid").counters()
-                .stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum());
-        counters.put("http_dlq", registry.find("pipeline.http.dlq.records").counters().stream()
-                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum());
         return out;
+    }
+
+    static ObjectNode backlogJson(BacklogWatch.Reading r) {
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        ArrayNode groups = out.putArray("groups");
+        for (Backlog.GroupLag g : r.groups()) {
+            ObjectNode n = groups.addObject();
+            n.put("group", g.group());
+            n.put("stage", stageOf(g.group()));
+            n.put("state", g.state());
+            n.put("lag", g.lag());
+        }
+        if (r.slot() != null) {
+            ObjectNode slot = out.putObject("slot");
+            slot.put("name", r.slot().name());
+            slot.put("exists", r.slot().exists());
+            slot.put("active", r.slot().active());
+            slot.put("wal_status", r.slot().walStatus());
+            slot.put("lag_bytes", r.slot().lagBytes());
+        }
+        if (r.deadLetters() >= 0) {
+            out.put("dead_letters", r.deadLetters());
+        }
+        out.put("problem", SecretMasker.scrub(r.problem()));
+        return out;
+    }
+
+    /** The stage a consumer group belongs to: the processor's, or the sink its name carries. */
+    static String stageOf(String group) {
+        if (group.startsWith("engagement-sink-")) {
+            String rest = group.substring("engagement-sink-".length());
+            int dash = rest.indexOf('-');
+            return dash < 0 ? rest : rest.substring(0, dash);
+        }
+        return "processor";
     }
 
     private static ObjectNode error(String message) {

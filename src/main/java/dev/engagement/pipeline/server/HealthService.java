@@ -22,6 +22,7 @@ public final class HealthService {
     private final List<ServiceCheck> checks;
     private final Supplier<Optional<Instant>> lastProcessed;
     private Report cached;
+    private volatile Report last;
     private long cachedAtNanos;
 
     private final Supplier<Map<String, Object>> holds;
@@ -72,7 +73,31 @@ public final class HealthService {
         }
         cached = new Report(status, results, lastProcessed.get(), holds.get());
         cachedAtNanos = System.nanoTime();
+        last = cached;
         return cached;
+    }
+
+    /**
+     * {@code pipeline_service_up{service}}: 1 while a service this process uses answers (connected or
+     * degraded), 0 while it is disconnected; absent (NaN) for services it does not use. Read from the
+     * last report, which the telemetry refreshes every second: a scrape runs no check.
+     */
+    public void bindTo(io.micrometer.core.instrument.MeterRegistry registry) {
+        for (ServiceCheck c : checks) {
+            io.micrometer.core.instrument.Gauge.builder("pipeline.service.up", this, h -> h.up(c.service()))
+                    .tag("service", c.service())
+                    .description("1 while a service this process uses answers, 0 while it is disconnected (NaN: not used)")
+                    .register(registry);
+        }
+    }
+
+    private double up(String service) {
+        Report r = last;
+        ServiceCheck.Result result = r == null ? null : r.services().get(service);
+        if (result == null || "not_used".equals(result.state())) {
+            return Double.NaN;
+        }
+        return "disconnected".equals(result.state()) ? 0 : 1;
     }
 
     public record Report(String status, Map<String, ServiceCheck.Result> services, Optional<Instant> lastProcessed,

@@ -35,16 +35,21 @@ public final class TopicAdmin {
     }
 
     public static void ensureTopics(PipelineConfig config) {
+        ensure(config, Topics.all(config.kafka().partitions(), config.kafka().replicationFactor()));
+    }
+
+    /** Creates these topics if they are missing and checks the ones that exist. */
+    public static void ensure(PipelineConfig config, List<Topics.TopicSpec> specs) {
         try (Admin admin = Admin.create(KafkaClients.admin(config))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            List<NewTopic> missing = Topics.all(config.kafka().partitions(), config.kafka().replicationFactor()).stream()
+            List<NewTopic> missing = specs.stream()
                     .filter(t -> !existing.contains(t.name()))
                     .map(t -> new NewTopic(t.name(), t.partitions(), t.replicationFactor()).configs(t.config()))
                     .toList();
             if (!missing.isEmpty()) {
                 create(admin, missing);
             }
-            List<String> problems = checkWhenKnown(admin, config);
+            List<String> problems = checkWhenKnown(admin, specs);
             if (!problems.isEmpty()) {
                 throw new IllegalStateException("the pipeline's topics on " + config.kafka().bootstrapServers()
                         + " are not as it needs them:\n  - " + String.join("\n  - ", problems)
@@ -76,12 +81,12 @@ public final class TopicAdmin {
     }
 
     /** {@link #check}, waiting up to 30 s for topics just created to be known to the broker answering. */
-    private static List<String> checkWhenKnown(Admin admin, PipelineConfig config)
+    private static List<String> checkWhenKnown(Admin admin, List<Topics.TopicSpec> specs)
             throws ExecutionException, InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             try {
-                return check(admin, config);
+                return check(admin, specs);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
                     throw e;
@@ -92,9 +97,8 @@ public final class TopicAdmin {
     }
 
     /** Every way the existing topics differ from what the pipeline needs, in words. */
-    static List<String> check(Admin admin, PipelineConfig config)
+    static List<String> check(Admin admin, List<Topics.TopicSpec> specs)
             throws ExecutionException, InterruptedException, TimeoutException {
-        List<Topics.TopicSpec> specs = Topics.all(config.kafka().partitions(), config.kafka().replicationFactor());
         Map<String, TopicDescription> described = admin.describeTopics(specs.stream().map(Topics.TopicSpec::name)
                 .toList()).allTopicNames().get(30, TimeUnit.SECONDS);
         Map<ConfigResource, Config> configs = admin.describeConfigs(specs.stream()

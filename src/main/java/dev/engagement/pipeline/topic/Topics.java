@@ -27,6 +27,13 @@ public final class Topics {
      * in the same Kafka transaction as that transaction's rows. One record per slot, compacted.
      */
     public static final String SOURCE_POSITION = "pipeline.source.position";
+    /**
+     * Each process's snapshot of itself once a second (counters, latency, health, breaker, data
+     * quality), read by whichever process serves the dashboard. Kept an hour: the dashboard reads
+     * back five minutes at start.
+     */
+    public static final String TELEMETRY = "pipeline.telemetry";
+    public static final long TELEMETRY_RETENTION_MS = Duration.ofHours(1).toMillis();
 
     /** Records up to 32 MiB: a row with a 10 MB raw_payload is a valid event, not an error. */
     public static final int MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
@@ -63,7 +70,14 @@ public final class Topics {
                 new TopicSpec(BIGQUERY_WRITTEN, 1, replicationFactor, Map.of("cleanup.policy", "compact",
                         "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1"), 0),
                 new TopicSpec(SOURCE_POSITION, 1, replicationFactor, Map.of("cleanup.policy", "compact",
-                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1"), 0));
+                        "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1"), 0),
+                telemetry(replicationFactor));
+    }
+
+    /** {@link #TELEMETRY}: one partition (read whole), an hour's retention in ten-minute segments. */
+    public static TopicSpec telemetry(short replicationFactor) {
+        return new TopicSpec(TELEMETRY, 1, replicationFactor, Map.of("retention.ms", Long.toString(TELEMETRY_RETENTION_MS),
+                "segment.ms", "600000"), 0);
     }
 
     /**

@@ -112,23 +112,7 @@ public final class HttpSink implements Sink {
 
     private void measureDeadLetters() {
         try {
-            var partitions = admin.describeTopics(List.of(Topics.HTTP_DLQ)).allTopicNames().get(10, TimeUnit.SECONDS)
-                    .get(Topics.HTTP_DLQ).partitions();
-            Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            for (var p : partitions) {
-                TopicPartition tp = new TopicPartition(Topics.HTTP_DLQ, p.partition());
-                earliest.put(tp, OffsetSpec.earliest());
-                latest.put(tp, OffsetSpec.latest());
-            }
-            long size = 0;
-            for (var e : admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).entrySet()) {
-                size += e.getValue().offset();
-            }
-            for (var e : admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS).entrySet()) {
-                size -= e.getValue().offset();
-            }
-            dlqSize.set(size);
+            dlqSize.set(dev.engagement.pipeline.topic.Backlog.records(admin, Topics.HTTP_DLQ));
         } catch (Exception e) {
             LOG.debug("cannot measure {}: {}", Topics.HTTP_DLQ, e.getMessage());
         }
@@ -266,6 +250,7 @@ public final class HttpSink implements Sink {
             if (!s.deadLetters().isEmpty()) {
                 LOG.warn("http sink: {} events of batch {} went to {} ({})", s.deadLetters().size(), f.batch.key(),
                         Topics.HTTP_DLQ, s.deadLetters().get(0).detail());
+                DeadLetters.log(s.deadLetters(), "went to " + Topics.HTTP_DLQ);
             }
             lane.inFlight = null;
             if (s.held().isPresent()) {
