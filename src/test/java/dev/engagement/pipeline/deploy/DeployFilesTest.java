@@ -130,6 +130,17 @@ class DeployFilesTest {
         Map<String, Object> job = map(list(prometheus.get("scrape_configs")).get(0));
         assertThat(documentedEndpoints()).contains((String) job.get("metrics_path"));
         assertThat(list(map(list(job.get("static_configs")).get(0)).get("targets"))).containsExactly("pipeline:" + env.get("HTTP_PORT"));
+        // the alert rules and the Grafana dashboard are the ops/ files, mounted where the configs look
+        assertThat(list(prometheus.get("rule_files"))).containsExactly("/etc/prometheus/rules/prometheus-alerts.yml");
+        assertThat(list(map(map(compose.get("services")).get("prometheus")).get("volumes")))
+                .contains("../ops/prometheus-alerts.yml:/etc/prometheus/rules/prometheus-alerts.yml:ro");
+        Map<String, Object> provider = map(list(map(new Yaml().load(Files.readString(
+                ROOT.resolve("deploy/grafana/provisioning/dashboards/engagement.yaml")))).get("providers")).get(0));
+        String dashboards = (String) map(provider.get("options")).get("path");
+        assertThat(list(map(map(compose.get("services")).get("grafana")).get("volumes")))
+                .contains("../ops/grafana-dashboard.json:" + dashboards + "/engagement-pipeline.json:ro");
+        assertThat(Files.exists(ROOT.resolve("ops/prometheus-alerts.yml"))).isTrue();
+        assertThat(Files.exists(ROOT.resolve("ops/grafana-dashboard.json"))).isTrue();
         try (Stream<Path> files = Files.walk(ROOT.resolve("deploy/grafana"))) {
             for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
                 assertThat(new Yaml().<Object>load(Files.readString(f))).as(f.toString()).isInstanceOf(Map.class);
