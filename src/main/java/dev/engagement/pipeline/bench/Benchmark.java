@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.bench;
 
+import dev.engagement.pipeline.Progress;
 import dev.engagement.pipeline.config.ConfigLoader;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.db.Database;
@@ -189,18 +190,21 @@ public final class Benchmark {
         }, "bench-loader");
         loader.start();
         Map<String, Long> doneAt = new LinkedHashMap<>();
-        stages.pipeline.await(() -> {
-            if (failed[0] != null) {
-                throw new IllegalStateException("the " + name + " workload failed", failed[0]);
-            }
-            long now = System.nanoTime();
-            stages.counters.forEach((stage, c) -> {
-                if (!doneAt.containsKey(stage) && c.getAsLong() - base.get(stage) >= n) {
-                    doneAt.put(stage, now);
+        try (Progress bar = Progress.of("bench " + name + ", slowest stage", "events", n)) {
+            stages.pipeline.await(() -> {
+                if (failed[0] != null) {
+                    throw new IllegalStateException("the " + name + " workload failed", failed[0]);
                 }
-            });
-            return doneAt.size() == stages.counters.size();
-        }, Duration.ofMinutes(20), () -> stages.progress(base));
+                long now = System.nanoTime();
+                stages.counters.forEach((stage, c) -> {
+                    if (!doneAt.containsKey(stage) && c.getAsLong() - base.get(stage) >= n) {
+                        doneAt.put(stage, now);
+                    }
+                });
+                bar.accept(stages.slowest(base));
+                return doneAt.size() == stages.counters.size();
+            }, Duration.ofMinutes(20), () -> stages.progress(base));
+        }
         loader.join();
         MachineCpu.Usage used = machine.stop();
         CpuSnapshot cpu1 = CpuSnapshot.take(stages.pipeline);
@@ -266,12 +270,26 @@ public final class Benchmark {
         }, "bench-load");
         load.start();
         long warmedAt = System.nanoTime() + settings.warmup().toNanos();
-        stages.pipeline.await(() -> System.nanoTime() >= warmedAt, settings.warmup().plusMinutes(1), () -> "warming up");
-        ChildPipeline.Scrape start = stages.pipeline.scrape();
-        Map<String, Long> base = stages.snapshot();
-        MachineCpu machine = new MachineCpu();
-        long t0 = System.nanoTime();
-        stages.pipeline.await(() -> !load.isAlive(), settings.latencyFor().plusMinutes(1), () -> "measuring");
+        Map<String, Long> before = stages.snapshot();
+        ChildPipeline.Scrape start;
+        Map<String, Long> base;
+        MachineCpu machine;
+        long t0;
+        try (Progress bar = Progress.timed(String.format("bench latency at %,d/s, into Redis", rate), "events",
+                settings.warmup().plus(settings.latencyFor()))) {
+            stages.pipeline.await(() -> {
+                bar.accept(stages.counters.get("redis").getAsLong() - before.get("redis"));
+                return System.nanoTime() >= warmedAt;
+            }, settings.warmup().plusMinutes(1), () -> "warming up");
+            start = stages.pipeline.scrape();
+            base = stages.snapshot();
+            machine = new MachineCpu();
+            t0 = System.nanoTime();
+            stages.pipeline.await(() -> {
+                bar.accept(stages.counters.get("redis").getAsLong() - before.get("redis"));
+                return !load.isAlive();
+            }, settings.latencyFor().plusMinutes(1), () -> "measuring");
+        }
         load.join();
         if (failed[0] != null) {
             throw failed[0];
@@ -394,8 +412,18 @@ public final class Benchmark {
         }
 
         void awaitAll(Map<String, Long> base, long n, Duration within) throws Exception {
-            pipeline.await(() -> counters.entrySet().stream().allMatch(e -> e.getValue().getAsLong() - base.get(e.getKey()) >= n),
-                    within, () -> progress(base));
+            try (Progress bar = Progress.of("bench backfill, slowest stage", "events", n)) {
+                pipeline.await(() -> {
+                    bar.accept(slowest(base));
+                    return counters.entrySet().stream().allMatch(e -> e.getValue().getAsLong() - base.get(e.getKey()) >= n);
+                }, within, () -> progress(base));
+            }
+        }
+
+        /** Events the slowest stage has taken since {@code base}. */
+        long slowest(Map<String, Long> base) {
+            return counters.entrySet().stream().mapToLong(e -> e.getValue().getAsLong() - base.getOrDefault(e.getKey(), 0L))
+                    .min().orElse(0);
         }
     }
 

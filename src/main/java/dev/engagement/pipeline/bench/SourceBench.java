@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.bench;
 
+import dev.engagement.pipeline.Progress;
 import dev.engagement.pipeline.config.ConfigLoader;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.db.Database;
@@ -155,7 +156,12 @@ final class SourceBench {
             long c0 = reader.count("engagement_events");
             long cpu0 = reader.cpuNanos();
             long t0 = System.nanoTime();
-            reader.await(() -> reader.count("engagement_events") >= rows, Duration.ofMinutes(30));
+            try (Progress bar = Progress.of("bench source, " + source + " streaming", "rows", rows)) {
+                reader.await(() -> {
+                    bar.accept(reader.count("engagement_events"));
+                    return reader.count("engagement_events") >= rows;
+                }, Duration.ofMinutes(30));
+            }
             long t1 = System.nanoTime();
             if (reader.count("content") > 0) {
                 throw new IllegalStateException(source + " took a snapshot again instead of streaming from its slot; see "
@@ -182,7 +188,13 @@ final class SourceBench {
             long c0 = isNative ? 0 : reader.count("content") + reader.count("engagement_events");
             long cpu0 = reader.cpuNanos();
             long t0 = System.nanoTime();
-            reader.await(() -> reader.count("content") + reader.count("engagement_events") >= total, Duration.ofMinutes(30));
+            try (Progress bar = Progress.of("bench source, " + source + " snapshot", "rows", total)) {
+                reader.await(() -> {
+                    long n = reader.count("content") + reader.count("engagement_events");
+                    bar.accept(n);
+                    return n >= total;
+                }, Duration.ofMinutes(30));
+            }
             long t1 = System.nanoTime();
             double seconds = (t1 - t0) / 1e9;
             Map<String, Object> f = figure((total - c0) / seconds, (reader.cpuNanos() - cpu0) / 1e9 / seconds,

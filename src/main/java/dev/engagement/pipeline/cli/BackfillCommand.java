@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.cli;
 
+import dev.engagement.pipeline.Progress;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.source.Backfill;
 import picocli.CommandLine;
@@ -30,7 +31,10 @@ final class BackfillCommand implements Callable<Integer> {
                     + " is after --to-id " + toId);
         }
         PipelineConfig config = Cli.config();
-        Backfill.Result r = new Backfill(config).run(fromId, toId, Cli.progress("%,d events sent%n"));
+        Backfill.Result r;
+        try (Progress progress = Progress.of("backfill", "events", Backfill.events(config.postgres(), fromId, toId))) {
+            r = new Backfill(config).run(fromId, toId, progress);
+        }
         System.out.printf("backfill: %,d content rows and %,d events written to the CDC topics in %.1f s (%,.0f events/s)%n",
                 r.content(), r.events(), r.millis() / 1000.0, r.eventsPerSecond());
         return 0;

@@ -7,7 +7,6 @@ import dev.engagement.pipeline.config.PipelineConfig;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.LongConsumer;
 
 /** What every command shares: loading the settings, and running until Ctrl-C or SIGTERM. */
 final class Cli {
@@ -27,17 +26,6 @@ final class Cli {
         PipelineConfig config = ConfigLoader.load(env);
         Logging.configure(config);
         return config;
-    }
-
-    /** Prints a running count with {@code format} (one %,d) at most every 5 s. */
-    static LongConsumer progress(String format) {
-        long[] lastPrint = {System.nanoTime()};
-        return n -> {
-            if (System.nanoTime() - lastPrint[0] > 5_000_000_000L) {
-                System.out.printf(format, n);
-                lastPrint[0] = System.nanoTime();
-            }
-        };
     }
 
     /** Blocks until the process is asked to stop, then runs {@code onStop} before it exits. */

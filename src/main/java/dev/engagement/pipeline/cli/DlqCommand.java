@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.cli;
 
+import dev.engagement.pipeline.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -135,8 +136,11 @@ final class DlqCommand implements Runnable {
             Optional<Instant> from = since(spec, since);
             PipelineConfig config = Cli.config();
             config.requireFor(java.util.Set.of(dev.engagement.pipeline.config.Component.HTTP));
-            DeadLetters.ReplayReport r = new DeadLetters(config).replay(from, dryRun, new SimpleMeterRegistry(),
-                    System.out::println);
+            DeadLetters.ReplayReport r;
+            try (Progress progress = Progress.of("dlq replay", "events", 0)) {
+                r = new DeadLetters(config).replay(from, dryRun, new SimpleMeterRegistry(), System.out::println,
+                        progress::total, progress);
+            }
             System.out.printf("%s %d events in %d batches: %d delivered, %d refused again%n",
                     dryRun ? "would replay" : "replayed", r.sent(), r.batches(), r.delivered(), r.refusedAgain());
             return r.refusedAgain() == 0 ? 0 : 1;

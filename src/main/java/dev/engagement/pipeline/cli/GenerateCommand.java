@@ -1,5 +1,6 @@
 package dev.engagement.pipeline.cli;
 
+import dev.engagement.pipeline.Progress;
 import dev.engagement.pipeline.config.PipelineConfig;
 import dev.engagement.pipeline.generate.EventGenerator;
 import picocli.CommandLine;
@@ -55,8 +56,11 @@ final class GenerateCommand implements Callable<Integer> {
         EventGenerator generator = new EventGenerator(config.postgres(), s);
         int added = generator.ensureContent(content);
         System.out.printf("content: %d rows added; generating at %d events/s (seed %d)%n", added, rate, s);
-        long written = generator.run(rate, amount.count == null ? 0 : amount.count, duration, invalidPercent,
-                Cli.progress("%,d events written%n"));
+        long written;
+        try (Progress progress = duration == null ? Progress.of("generate", "events", amount.count)
+                : Progress.timed("generate", "events", duration)) {
+            written = generator.run(rate, amount.count == null ? 0 : amount.count, duration, invalidPercent, progress);
+        }
         System.out.printf("%,d events written%n", written);
         return 0;
     }

@@ -36,6 +36,26 @@ public final class Backfill {
         }
     }
 
+    /** How many events a backfill of this id range sends (each bound may be null: open). */
+    public static long events(dev.engagement.pipeline.config.PipelineConfig.Postgres pg, Long fromId, Long toId)
+            throws SQLException {
+        String sql = "SELECT count(*) FROM engagement_events WHERE true"
+                + (fromId == null ? "" : " AND id >= ?") + (toId == null ? "" : " AND id <= ?");
+        try (java.sql.Connection c = Database.connect(pg); java.sql.PreparedStatement ps = c.prepareStatement(sql)) {
+            int i = 1;
+            if (fromId != null) {
+                ps.setLong(i++, fromId);
+            }
+            if (toId != null) {
+                ps.setLong(i, toId);
+            }
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
     public Result run(Long fromId, Long toId, LongConsumer progress) throws SQLException, InterruptedException {
         TopicAdmin.ensureTopics(config);
         Map<String, Object> props = KafkaClients.producer(config, "backfill");
