@@ -58,40 +58,61 @@ public final class RedisQueries implements AutoCloseable {
             for (int i = 0; i < minutes; i++) {
                 keys[i] = "rank:engagement:" + MINUTE.format(minute.minusSeconds(60L * i));
             }
-            // summed here, not with ZUNION: on a Redis Cluster the minutes' keys lie in other slots;
-            // the reads are pipelined, one round trip for the whole window
-            var async = connection.async();
-            List<io.lettuce.core.RedisFuture<List<ScoredValue<String>>>> reads = new ArrayList<>(keys.length);
-            for (String key : keys) {
-                reads.add(async.zrangeWithScores(key, 0, -1));
+            if (!connection.cluster()) {
+                // one command: the minutes' sorted sets summed by Redis, highest first
+                scored = new ArrayList<>(redis().zunionWithScores(keys));
+                java.util.Collections.reverse(scored);
+            } else {
+                scored = summedHere(keys);
             }
-            Map<String, Double> sums = new java.util.HashMap<>();
-            for (var read : reads) {
-                try {
-                    for (ScoredValue<String> v : read.get(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                        sums.merge(v.getValue(), v.getScore(), Double::sum);
-                    }
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                    throw new IllegalStateException("reading " + keys.length + " minute ranks: "
-                            + e.getMessage(), e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
-            }
-            List<ScoredValue<String>> summed = new ArrayList<>(sums.size());
-            sums.forEach((id, score) -> summed.add(ScoredValue.just(score, id)));
-            scored = summed;
-            scored.sort(Comparator.comparingDouble((ScoredValue<String> s) -> s.getScore()).reversed());
             if (scored.size() > limit) {
                 scored = scored.subList(0, limit);
             }
         }
-        List<Ranked> out = new ArrayList<>(scored.size());
+        // the titles, pipelined: one round trip for the whole list
+        var async = connection.async();
+        List<io.lettuce.core.RedisFuture<String>> titles = new ArrayList<>(scored.size());
         for (ScoredValue<String> s : scored) {
-            out.add(new Ranked(s.getValue(), redis().hget("content:" + s.getValue(), "title"), s.getScore()));
+            titles.add(async.hget("content:" + s.getValue(), "title"));
+        }
+        List<Ranked> out = new ArrayList<>(scored.size());
+        for (int i = 0; i < scored.size(); i++) {
+            out.add(new Ranked(scored.get(i).getValue(), get(titles.get(i), "reading titles"), scored.get(i).getScore()));
         }
         return out;
+    }
+
+    /**
+     * On a Redis Cluster the minutes' keys lie in other slots, so no ZUNION: each minute is read
+     * (pipelined, one round trip for the whole window) and summed here.
+     */
+    private List<ScoredValue<String>> summedHere(String[] keys) {
+        var async = connection.async();
+        List<io.lettuce.core.RedisFuture<List<ScoredValue<String>>>> reads = new ArrayList<>(keys.length);
+        for (String key : keys) {
+            reads.add(async.zrangeWithScores(key, 0, -1));
+        }
+        Map<String, Double> sums = new java.util.HashMap<>();
+        for (var read : reads) {
+            for (ScoredValue<String> v : get(read, "reading " + keys.length + " minute ranks")) {
+                sums.merge(v.getValue(), v.getScore(), Double::sum);
+            }
+        }
+        List<ScoredValue<String>> summed = new ArrayList<>(sums.size());
+        sums.forEach((id, score) -> summed.add(ScoredValue.just(score, id)));
+        summed.sort(Comparator.comparingDouble((ScoredValue<String> s) -> s.getScore()).reversed());
+        return summed;
+    }
+
+    private static <T> T get(io.lettuce.core.RedisFuture<T> future, String what) {
+        try {
+            return future.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException(what + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
     }
 
     public record Ranked(String contentId, String title, double engagementSeconds) {

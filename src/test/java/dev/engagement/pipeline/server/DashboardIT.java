@@ -87,6 +87,33 @@ class DashboardIT {
                                 + ".textContent.replace(/,/g, ''))).reduce((a, v) => a + v, 0)").asDouble())
                         .as("invalid events by reason add up to the processor's count").isEqualTo(invalid));
 
+                // the top list of the last 10 minutes of event time, as SQL sums it over the source
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    Map<String, Double> truth = new java.util.HashMap<>();
+                    try (dev.engagement.pipeline.testing.Sql sql = new dev.engagement.pipeline.testing.Sql(s.config.postgres())) {
+                        for (Object[] row : sql.rows("SELECT content_id::text, sum(coalesce(duration_ms, 0)) / 1000.0 "
+                                + "FROM engagement_events WHERE " + dev.engagement.pipeline.testing.Oracle.VALID
+                                + " AND event_ts >= date_trunc('minute', now()) - interval '9 minutes' "
+                                + "GROUP BY content_id ORDER BY 2 DESC LIMIT 10")) {
+                            truth.put((String) row[0], ((Number) row[1]).doubleValue());
+                        }
+                    }
+                    JsonNode top = Json.MAPPER.readTree(s.get(s.port(), "/api/top?window=10m&limit=10").body());
+                    Map<String, Double> shown = new java.util.HashMap<>();
+                    double previous = Double.MAX_VALUE;
+                    for (JsonNode item : top.path("items")) {
+                        double seconds = item.path("engagement_seconds").asDouble();
+                        assertThat(seconds).as("highest first").isLessThanOrEqualTo(previous);
+                        previous = seconds;
+                        shown.put(item.path("content_id").asText(), seconds);
+                    }
+                    assertThat(shown.keySet()).isEqualTo(truth.keySet());
+                    shown.forEach((id, seconds) -> assertThat(seconds).as(id).isCloseTo(truth.get(id),
+                            org.assertj.core.data.Offset.offset(0.001)));
+                    assertThat(list(b.eval("[...document.querySelectorAll('#top tr[data-content]')].map(r => r.dataset.content)")))
+                            .as("the page's default window, 10 minutes").containsExactlyInAnyOrderElementsOf(truth.keySet());
+                });
+
                 // the top list, all time, as Redis ranks it
                 b.eval("(s => { s.value = 'all'; s.dispatchEvent(new Event('change')); })(document.getElementById('top-window'))");
                 List<ScoredValue<String>> ranked;

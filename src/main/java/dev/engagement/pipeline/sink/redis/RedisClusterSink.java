@@ -192,7 +192,7 @@ public final class RedisClusterSink implements TransactionalSink {
                 if (node++ > 0) {
                     FaultPoints.pass("redis.between-nodes");
                 }
-                run(parts, batch, behind);
+                run(parts, behind);
             }
             if (!behind.isEmpty()) {
                 throw rewind(behind, batch);
@@ -204,12 +204,12 @@ public final class RedisClusterSink implements TransactionalSink {
             }
             ranks.add(plan.rank);
             ranks.addAll(plan.minutes.values());
-            run(ranks, batch, behind);
+            run(ranks, behind);
             if (!behind.isEmpty()) {
                 throw rewind(behind, batch);
             }
             FaultPoints.pass("redis.before-stats");
-            List<Object> done = run(List.of(plan.stats), batch, behind).get(0);
+            List<Object> done = run(List.of(plan.stats), behind).get(0);
             if (!behind.isEmpty()) {
                 throw rewind(behind, batch);
             }
@@ -229,6 +229,10 @@ public final class RedisClusterSink implements TransactionalSink {
      */
     private void sweep(SinkBatch batch) throws Exception {
         List<TopicPartition> parts = batch.next().keySet().stream().filter(committed::containsKey).toList();
+        if (parts.isEmpty()) {
+            sweptAtMs = clock.millis(); // nothing committed yet (a first start): no position to compare or lift
+            return;
+        }
         List<Part> sweeps = new ArrayList<>(SlotHash.SLOT_COUNT);
         for (int slot = 0; slot < SlotHash.SLOT_COUNT; slot++) {
             Part part = new Part(SWEEP, slot, meta(slot));
@@ -238,7 +242,7 @@ public final class RedisClusterSink implements TransactionalSink {
             sweeps.add(part);
         }
         Map<TopicPartition, Long> behind = new HashMap<>();
-        run(sweeps, null, behind);
+        run(sweeps, behind);
         sweptAtMs = clock.millis();
         if (!behind.isEmpty()) {
             throw rewind(behind, batch);
@@ -246,7 +250,7 @@ public final class RedisClusterSink implements TransactionalSink {
     }
 
     /** Sends parts pipelined, awaits them all; REWIND answers are gathered into {@code behind}. */
-    private List<List<Object>> run(List<Part> parts, SinkBatch batch, Map<TopicPartition, Long> behind)
+    private List<List<Object>> run(List<Part> parts, Map<TopicPartition, Long> behind)
             throws ExecutionException, TimeoutException, InterruptedException {
         var async = redis.async();
         loadEverywhere(parts.isEmpty() ? null : parts.get(0).script, false);
