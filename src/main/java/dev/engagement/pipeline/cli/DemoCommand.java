@@ -12,7 +12,6 @@ import dev.engagement.pipeline.local.LocalStack;
 import dev.engagement.pipeline.sink.warehouse.bigquery.fake.FakeBigQuery;
 import dev.engagement.pipeline.metrics.Latency;
 import dev.engagement.pipeline.metrics.Meters;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -100,7 +99,7 @@ final class DemoCommand implements Callable<Integer> {
             Schema.init(config.postgres());
             EventGenerator generator = new EventGenerator(config.postgres(), System.nanoTime());
             int added = generator.ensureContent(content);
-            pipeline = Pipeline.start(config, Component.all(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+            pipeline = Pipeline.start(config, Component.all(), dev.engagement.pipeline.metrics.KafkaMeters.registry());
             PrometheusMeterRegistry registry = pipeline.registry();
 
             System.out.println("  PostgreSQL   " + config.postgres() + (given.containsKey("POSTGRES_HOST") ? "" : " (private, logical WAL)"));

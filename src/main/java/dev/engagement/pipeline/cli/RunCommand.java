@@ -3,8 +3,6 @@ package dev.engagement.pipeline.cli;
 import dev.engagement.pipeline.Pipeline;
 import dev.engagement.pipeline.config.Component;
 import dev.engagement.pipeline.config.PipelineConfig;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,7 +29,7 @@ final class RunCommand implements Callable<Integer> {
         Set<Component> chosen = parse(spec, components);
         PipelineConfig config = Cli.config();
         config.requireFor(chosen);
-        Pipeline pipeline = Pipeline.start(config, chosen, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        Pipeline pipeline = Pipeline.start(config, chosen, dev.engagement.pipeline.metrics.KafkaMeters.registry());
         Cli.runUntilStopped(pipeline::close);
         return 0;
     }

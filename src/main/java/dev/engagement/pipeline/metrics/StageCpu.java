@@ -68,7 +68,8 @@ public final class StageCpu {
     /** The stage a thread's CPU counts for, from its name. */
     static String stageOf(String threadName) {
         String n = threadName.toLowerCase(Locale.ROOT);
-        if (n.contains("engagement-processor") || n.contains("streamthread") || n.startsWith("processor-")) {
+        if (n.contains("engagement-processor") || n.contains("streamthread") || n.startsWith("processor-")
+                || n.startsWith("quality-watch")) {
             return "processor";
         }
         if (n.contains("cdc-") || n.contains("backfill")) {
@@ -83,7 +84,7 @@ public final class StageCpu {
         if (n.contains("sink-http") || n.startsWith("httpclient-")) {
             return "http";
         }
-        if (n.startsWith("http-api") || n.startsWith("dashboard")) {
+        if (n.startsWith("http-api") || n.startsWith("dashboard") || n.contains("telemetry") || n.startsWith("backlog-watch")) {
             return "api";
         }
         return "other";

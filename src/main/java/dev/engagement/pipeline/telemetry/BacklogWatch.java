@@ -57,7 +57,7 @@ public final class BacklogWatch implements AutoCloseable {
     }
 
     public void start() {
-        timer.scheduleWithFixedDelay(this::measure, 0, 2, TimeUnit.SECONDS);
+        timer.scheduleWithFixedDelay(this::measure, 2, 2, TimeUnit.SECONDS);
     }
 
     public Reading last() {

@@ -13,7 +13,6 @@ import dev.engagement.pipeline.testing.Sql;
 import dev.engagement.pipeline.testing.TestServices;
 import dev.engagement.pipeline.testing.TopicReader;
 import dev.engagement.pipeline.topic.Topics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -84,7 +83,7 @@ class PipelineEndToEndIT {
         }
 
         Oracle oracle = new Oracle(config);
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrometheusMeterRegistry registry = dev.engagement.pipeline.metrics.KafkaMeters.registry();
         try (Pipeline pipeline = Pipeline.start(config, Component.all(), registry)) {
             awaitExact(oracle, pipeline); // the rows that existed before the start, through the snapshot
             try (Sql sql = new Sql(config.postgres())) {
@@ -106,7 +105,7 @@ class PipelineEndToEndIT {
             insertMix(sql, List.of(video, newsletter, podcast), 25);
         }
         try (Pipeline pipeline = Pipeline.start(config, Component.all(),
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+                dev.engagement.pipeline.metrics.KafkaMeters.registry())) {
             awaitExact(oracle, pipeline);
             assertThat(receiver.deliveredEventCount()).as("no event delivered twice after a clean restart")
                     .isEqualTo(oracle.truth().validIds().size());

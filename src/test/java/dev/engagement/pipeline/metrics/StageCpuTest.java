@@ -20,6 +20,11 @@ class StageCpuTest {
         assertThat(StageCpu.stageOf("kafka-coordinator-heartbeat-thread | engagement-sink-http")).isEqualTo("http");
         assertThat(StageCpu.stageOf("HttpClient-1-Worker-0")).isEqualTo("http");
         assertThat(StageCpu.stageOf("http-api")).isEqualTo("api");
+        assertThat(StageCpu.stageOf("quality-watch")).isEqualTo("processor");
+        assertThat(StageCpu.stageOf("telemetry")).isEqualTo("api");
+        assertThat(StageCpu.stageOf("kafka-producer-network-thread | telemetry-vm-1")).isEqualTo("api");
+        assertThat(StageCpu.stageOf("telemetry-view")).isEqualTo("api");
+        assertThat(StageCpu.stageOf("backlog-watch")).isEqualTo("api");
         assertThat(StageCpu.stageOf("Common-Cleaner")).isEqualTo("other");
     }
 

@@ -10,7 +10,6 @@ import dev.engagement.pipeline.testing.ApiReceiver;
 import dev.engagement.pipeline.testing.Oracle;
 import dev.engagement.pipeline.testing.Sql;
 import dev.engagement.pipeline.testing.TestServices;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -44,7 +43,7 @@ class BackfillIT {
                 sql.event(video, "play", -5);        // stays invalid on the way through a backfill too
             }
             Oracle oracle = new Oracle(config);
-            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            PrometheusMeterRegistry registry = dev.engagement.pipeline.metrics.KafkaMeters.registry();
             try (Pipeline pipeline = Pipeline.start(config, EnumSet.of(Component.PROCESSOR, Component.REDIS,
                     Component.WAREHOUSE, Component.HTTP), registry)) {
                 Backfill.Result first = new Backfill(config).run(null, null, n -> { });
