@@ -132,7 +132,7 @@ public final class PipelineView implements AutoCloseable {
     private Map<String, Object> properties() {
         Map<String, Object> p = KafkaClients.reader(config, "telemetry-view-" + instance);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 200);
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 1000); // other processes report once a second
         return p;
     }
 

@@ -33,9 +33,9 @@ class AnomalyAlertIT {
                 await().atMost(Duration.ofSeconds(90)).until(() ->
                         s.metric(s.port(), "pipeline_quality_event_rate_baseline", null) >= 45);
 
-                // steady traffic: nothing raised and no alert fires, for 40 s (an alert may be pending:
+                // steady traffic: nothing raised and no alert fires, for 30 s (an alert may be pending:
                 // e.g. the latency of the first events, slow while the JVM warms up, is in its 5 min window)
-                await().during(Duration.ofSeconds(40)).atMost(Duration.ofSeconds(50)).pollInterval(Duration.ofSeconds(1))
+                await().during(Duration.ofSeconds(30)).atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofSeconds(1))
                         .untilAsserted(() -> {
                             assertThat(s.metric(s.port(), "pipeline_quality_anomalies", null)).isZero();
                             assertThat(prometheus.firing()).as("alerts firing").isEmpty();
@@ -63,7 +63,7 @@ class AnomalyAlertIT {
                 assertThat(s.metric(s.port(), "pipeline_quality_anomalies_raised_total", "kind=\"invalid_ratio\""))
                         .isGreaterThanOrEqualTo(1);
 
-                s.report("faults", "steady load 60/s for 40 s, then 30 % invalid, then the rate down to 6/s");
+                s.report("faults", "steady load 60/s for 30 s, then 30 % invalid, then the rate down to 6/s");
                 s.report("invalid_burst_metric_ms", invalid[0]);
                 s.report("invalid_burst_alert_ms", invalid[1]);
                 s.report("rate_drop_metric_ms", drop[0]);
