@@ -26,7 +26,13 @@ public final class PipelineProcess implements AutoCloseable {
 
     public static PipelineProcess start(Map<String, String> env, Path workDir, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dsun.net.httpserver.nodelay=true", "-jar", JAR.toAbsolutePath().toString()));
+                "-Xmx1g", "-Dsun.net.httpserver.nodelay=true"));
+        // The JIT's first tier only: a test's pipeline lives a minute or two, and on two cores the
+        // optimising compiler's work for each new process cost more than the faster code it brought
+        // (the suite ran 10 % longer with it). Correctness does not depend on the tier; the bench
+        // (ChildPipeline) runs the JVM as shipped.
+        command.add("-XX:TieredStopAtLevel=1");
+        command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         command.addAll(List.of(args));
         Files.createDirectories(workDir);
         Path output = workDir.resolve("process-" + System.nanoTime() + ".log");
