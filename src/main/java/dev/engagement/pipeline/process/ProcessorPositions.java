@@ -29,6 +29,8 @@ final class ProcessorPositions {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessorPositions.class);
     static final List<String> INPUTS = List.of(Topics.CDC_CONTENT, Topics.CDC_EVENTS, Topics.ENRICHED);
     static final String STAGE = "processor";
+    /** Longer than the processor's session time-out (10 s), so that a dead member of its own has gone. */
+    private static final java.time.Duration GROUP_EMPTY_WAIT = java.time.Duration.ofSeconds(15);
 
     /** A partition whose committed position expired: offsets {@code from} to {@code to - 1} are gone. */
     record Gap(TopicPartition partition, long from, long to) {
@@ -69,15 +71,33 @@ final class ProcessorPositions {
             }
         });
         if (!init.isEmpty()) {
-            try {
-                admin.alterConsumerGroupOffsets(group, init).all().get(30, TimeUnit.SECONDS);
-            } catch (ExecutionException e) {
-                // another instance runs in the group: it set the positions already, or will stop on the gap too
-                LOG.info("processor: cannot set starting positions of {} partitions now ({}); another instance of "
-                        + "the group is running", init.size(), e.getCause().getMessage());
-            }
+            setPositions(admin, group, init);
         }
         return List.copyOf(gaps.values());
+    }
+
+    /**
+     * A group refuses new positions while it has members. Members of this process's own earlier
+     * start leave (or time out) within a session, so wait for that, bounded; a group that stays busy
+     * has another instance running, which sets the positions itself or stops on the gap too.
+     */
+    private static void setPositions(Admin admin, String group, Map<TopicPartition, OffsetAndMetadata> init)
+            throws Exception {
+        long deadline = System.nanoTime() + GROUP_EMPTY_WAIT.toNanos();
+        while (true) {
+            try {
+                admin.alterConsumerGroupOffsets(group, init).all().get(30, TimeUnit.SECONDS);
+                LOG.info("processor: positions of a first start set on {} partitions", init.size());
+                return;
+            } catch (ExecutionException e) {
+                if (System.nanoTime() > deadline) {
+                    LOG.info("processor: cannot set starting positions of {} partitions now ({}); another instance of "
+                            + "the group is running", init.size(), e.getCause().getMessage());
+                    return;
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> offsets(Admin admin, String group) throws Exception {

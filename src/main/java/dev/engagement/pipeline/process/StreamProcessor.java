@@ -10,13 +10,20 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import dev.engagement.pipeline.RepeatedFailures;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.stream.Stream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -44,6 +51,8 @@ public final class StreamProcessor implements AutoCloseable {
     private final ScheduledExecutorService watch = Executors.newSingleThreadScheduledExecutor(
             Threads.daemon("processor-gap-watch"));
     private final AtomicLong gapRecords = new AtomicLong();
+    private final AtomicLong restarts = new AtomicLong();
+    private final RepeatedFailures failures = new RepeatedFailures(LOG, Duration.ofMinutes(1));
     private volatile KafkaStreams streams;
     private io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics streamsMetrics;
     private volatile List<ProcessorPositions.Gap> gaps = List.of();
@@ -97,20 +106,49 @@ public final class StreamProcessor implements AutoCloseable {
     }
 
     /**
-     * The first start on this DATA_DIR sets the positions and checks for gaps before the stream
-     * threads start. A restart (the common case after a crash) starts them at once: its positions
-     * are committed, and should one have expired meanwhile, the threads stop at their first poll and
-     * {@link #afterPositionLost} reports the gap.
+     * Every start checks the processor's positions before the stream threads start: it sets those
+     * missing (a first start, or a group whose committed offsets were lost), and stops on a gap. The
+     * local state in DATA_DIR is first checked against the Kafka it was built from
+     * ({@link KafkaBinding}): built from another cluster or from topics since re-created, it is
+     * dropped and the processor starts fresh on the Kafka of now, which is exact because its stores
+     * live in that Kafka's changelogs; nothing of the old cluster is trusted.
      */
     public void start() {
         quality.start();
         // its baselines are of this instance's share of the events: a new share starts them again
         watch.scheduleWithFixedDelay(this::watchPartitions, 1, 1, TimeUnit.SECONDS);
-        if (Files.exists(config.stateDir().resolve("streams").resolve(APPLICATION_ID)
-                .resolve("kafka-streams-process-metadata"))) {
-            startStreams();
-        } else if (!startIfNoGaps()) {
+        bindLocalState();
+        if (!startIfNoGaps()) {
             watchGaps();
+        }
+    }
+
+    private void bindLocalState() {
+        Path streamsDir = config.stateDir().resolve("streams");
+        Path app = streamsDir.resolve(APPLICATION_ID);
+        try {
+            KafkaBinding now = KafkaBinding.of(admin, ProcessorPositions.INPUTS);
+            Optional<KafkaBinding> then = KafkaBinding.read(streamsDir);
+            List<String> differences = then.map(b -> b.differences(now)).orElse(List.of());
+            if (Files.exists(app) && (then.isEmpty() || !differences.isEmpty())) {
+                LOG.warn("processor: its local state in {} was built from another Kafka ({}); it is dropped and the "
+                        + "processor starts fresh on {}: positions from this cluster's group, stores from its changelogs",
+                        app, then.isEmpty() ? "no record of which" : String.join("; ", differences),
+                        config.kafka().bootstrapServers());
+                deleteTree(app);
+            }
+            now.write(streamsDir);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot check the processor's local state in " + app + " against Kafka "
+                    + config.kafka().bootstrapServers() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 
@@ -144,14 +182,14 @@ public final class StreamProcessor implements AutoCloseable {
         KafkaStreams s = new KafkaStreams(EnrichmentTopology.build(config.processor().contentGracePeriod(), registry,
                 quality), properties(config));
         s.setUncaughtExceptionHandler(e -> {
+            restarts.incrementAndGet();
             if (ProcessorPositions.isPositionLost(e)) {
-                LOG.info("stream processor: an input position is missing or no longer in its topic ({}); setting "
-                        + "the positions of a first start, or stopping to report a gap", e.getMessage());
+                failures.log("stream processor: an input position is missing or no longer in its topic; setting the "
+                        + "positions of a first start, or stopping to report a gap", e, false);
                 watch.schedule(this::afterPositionLost, 0, TimeUnit.MILLISECONDS);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             }
-            LOG.error("stream processor thread failed; replacing it, it resumes from the last commit: {}",
-                    e.getMessage(), e);
+            failures.log("stream processor thread failed; replacing it, it resumes from the last commit", e, true);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
         s.setStateListener((now, before) -> LOG.info("stream processor {} -> {}", before, now));
@@ -179,7 +217,10 @@ public final class StreamProcessor implements AutoCloseable {
     private void afterPositionLost() {
         KafkaStreams s = streams;
         if (s != null) {
-            s.close(Duration.ofSeconds(30));
+            // leave the group: a member that stays (static membership keeps it for a session time-out)
+            // makes the group refuse the positions that the next start must set
+            s.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(30)));
         }
         if (!startIfNoGaps()) {
             watchGaps();
@@ -219,6 +260,16 @@ public final class StreamProcessor implements AutoCloseable {
         } catch (IllegalStateException e) {
             return List.of(); // not running (yet, or any more)
         }
+    }
+
+    /** The topics the processor reads, in its group {@link #APPLICATION_ID}. */
+    public static List<String> inputs() {
+        return ProcessorPositions.INPUTS;
+    }
+
+    /** Stream threads replaced or restarted since this process started: a crash loop counts up here. */
+    public long restarts() {
+        return restarts.get();
     }
 
     public KafkaStreams.State state() {
