@@ -9,7 +9,7 @@ const LAT = [["source", "source", "--c1"], ["processor", "processor", "--c2"], [
 const STATE = {
   healthy: ["✓", "ok"], connected: ["✓", "ok"], closed: ["✓", "ok"],
   degraded: ["▲", "warn"], half_open: ["▲", "warn"], connecting: ["…", "warn"], not_reporting: ["?", "warn"],
-  unhealthy: ["✕", "bad"], disconnected: ["✕", "bad"], open: ["✕", "bad"], unreachable: ["✕", "bad"],
+  unhealthy: ["✕", "bad"], disconnected: ["✕", "bad"], stalled: ["✕", "bad"], open: ["✕", "bad"], unreachable: ["✕", "bad"],
   not_used: ["–", "dim"]
 };
 const SVG = "http://www.w3.org/2000/svg";

@@ -25,6 +25,8 @@ import dev.engagement.pipeline.source.NativeSource;
 import dev.engagement.pipeline.source.SourceChecks;
 import dev.engagement.pipeline.telemetry.BacklogWatch;
 import dev.engagement.pipeline.telemetry.PipelineView;
+import dev.engagement.pipeline.telemetry.ProgressWatch;
+import dev.engagement.pipeline.telemetry.StageProgress;
 import dev.engagement.pipeline.telemetry.Snapshot;
 import dev.engagement.pipeline.telemetry.TelemetryPublisher;
 import dev.engagement.pipeline.topic.KafkaClients;
@@ -69,6 +71,7 @@ public final class Pipeline implements AutoCloseable {
     private volatile HttpSink http;
     private RedisQueries redisQueries;
     private HealthService health;
+    private ProgressWatch progress;
     private ApiServer api;
     private Admin admin;
     /** One connection kept for the health check, which runs every second (the telemetry reports it). */
@@ -185,6 +188,9 @@ public final class Pipeline implements AutoCloseable {
         }
         redisQueries = new RedisQueries(config.redis());
         started.push(redisQueries);
+        progress = watchProgress();
+        started.push(progress);
+        progress.start();
         health = new HealthService(checks(), this::lastProcessed, this::holds);
         health.bindTo(registry);
         PipelineView view = null;
@@ -212,6 +218,38 @@ public final class Pipeline implements AutoCloseable {
             started.push(api);
             api.start();
         }
+    }
+
+    /** Every stage this process runs, watched for progress (/health's stalled, pipeline_stage_stalled). */
+    private ProgressWatch watchProgress() {
+        ProgressWatch w = new ProgressWatch(admin, config.processor().stallAfter(), registry, Clock.systemUTC());
+        StreamProcessor p = processor;
+        if (p != null) {
+            w.kafkaStage("processor", () -> StreamProcessor.APPLICATION_ID, StreamProcessor.inputs(), p::restarts);
+        }
+        for (SinkRuntime sink : new SinkRuntime[] {redisSink, warehouseSink, httpSink}) {
+            if (sink != null) {
+                w.kafkaStage(sink.name(), sink::group, List.of(dev.engagement.pipeline.topic.Topics.ENRICHED),
+                        sink::restarts);
+            }
+        }
+        ChangeSource src = source;
+        if (src != null) {
+            // the source's input is the slot; it waits whenever capture should go on and cannot
+            w.stage("source", () -> {
+                ChangeSource.State state = src.status().state();
+                boolean stuck = state == ChangeSource.State.RETRYING || state == ChangeSource.State.FAILED;
+                return new StageProgress.Sample(0, stuck ? 1 : 0, src.restarts());
+            });
+        }
+        return w;
+    }
+
+    /** A check's result, or {@code stalled} when the stage it covers does not move. */
+    private ServiceCheck.Result unlessStalled(String stage, ServiceCheck.Result r) {
+        Optional<String> why = progress.stalled(stage);
+        return why.isEmpty() || "disconnected".equals(r.state()) ? r
+                : new ServiceCheck.Result("stalled", stage + " stalled: " + why.get() + "; " + r.detail(), true);
     }
 
     private String instanceId() {
@@ -362,7 +400,7 @@ public final class Pipeline implements AutoCloseable {
             if (processor != null && processor.state() == KafkaStreams.State.ERROR) {
                 return new ServiceCheck.Result("disconnected", "stream processor failed; " + detail, true);
             }
-            return new ServiceCheck.Result("connected", detail, false);
+            return unlessStalled("processor", new ServiceCheck.Result("connected", detail, false));
         }, usesKafka));
         checks.add(check("postgres", () -> {
             healthDb.check();
@@ -374,23 +412,23 @@ public final class Pipeline implements AutoCloseable {
                 case FAILED -> new ServiceCheck.Result("disconnected", "change data capture failed: " + s.detail(), true);
                 case RETRYING -> new ServiceCheck.Result("disconnected", "change data capture: " + s.detail(), true);
                 case STOPPED -> new ServiceCheck.Result("disconnected", "change data capture stopped", true);
-                default -> ServiceCheck.Result.connected("change data capture: " + s.detail());
+                default -> unlessStalled("source", ServiceCheck.Result.connected("change data capture: " + s.detail()));
             };
         }, source != null));
         checks.add(check("redis", () -> {
             redisQueries.ping();
             return redisSink == null ? ServiceCheck.Result.connected(config.redis().display())
-                    : sinkResult(redisSink.status(), config.redis().display());
+                    : unlessStalled("redis", sinkResult(redisSink.status(), config.redis().display()));
         }, false));
-        checks.add(sinkCheck("warehouse", warehouseSink == null ? null : warehouseSink::status,
+        checks.add(sinkCheck("warehouse", warehouseSink,
                 config.warehouse().kind() == PipelineConfig.WarehouseKind.BIGQUERY
                         ? "bigquery " + config.warehouse().bigQueryTableName() : "duckdb"));
-        checks.add(sinkCheck("external_api", httpSink == null ? null : httpSink::status,
+        checks.add(sinkCheck("external_api", httpSink,
                 config.externalApi().url().map(u -> u.getScheme() + "://" + u.getAuthority() + u.getPath()).orElse("not configured")));
         return checks;
     }
 
-    private static ServiceCheck sinkCheck(String name, java.util.function.Supplier<String> status, String where) {
+    private ServiceCheck sinkCheck(String name, SinkRuntime sink, String where) {
         return new ServiceCheck() {
             @Override
             public String service() {
@@ -399,7 +437,8 @@ public final class Pipeline implements AutoCloseable {
 
             @Override
             public Result check() {
-                return status == null ? Result.notUsed("not running in this process") : sinkResult(status.get(), where);
+                return sink == null ? Result.notUsed("not running in this process")
+                        : unlessStalled(sink.name(), sinkResult(sink.status(), where));
             }
         };
     }

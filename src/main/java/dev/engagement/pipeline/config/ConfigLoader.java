@@ -119,7 +119,8 @@ public final class ConfigLoader {
         var processor = new PipelineConfig.Processor(
                 durationIn(Setting.CONTENT_GRACE_PERIOD, Duration.ZERO, Duration.ofDays(7)),
                 wholeSeconds(Setting.QUALITY_BUCKET, Duration.ofSeconds(1), Duration.ofHours(1)),
-                intIn(Setting.QUALITY_BASELINE_BUCKETS, 2, 1440));
+                intIn(Setting.QUALITY_BASELINE_BUCKETS, 2, 1440),
+                durationIn(Setting.STALL_AFTER, Duration.ofSeconds(5), Duration.ofHours(1)));
         var http = new PipelineConfig.Http(host(Setting.HTTP_BIND), port(Setting.HTTP_PORT), adminToken(),
                 durationIn(Setting.WAREHOUSE_QUERY_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(10)),
                 intIn(Setting.WAREHOUSE_QUERY_MAX_ROWS, 1, 10_000_000),

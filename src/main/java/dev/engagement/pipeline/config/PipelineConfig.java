@@ -113,8 +113,10 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
     /**
      * @param qualityBucket          the data-quality watch's bucket (a minute by default): its baselines are per bucket
      * @param qualityBaselineBuckets the span of those baselines, in buckets
+     * @param stallAfter             how long a stage may not move while its input waits before it is stalled
      */
-    public record Processor(Duration contentGracePeriod, Duration qualityBucket, int qualityBaselineBuckets) {
+    public record Processor(Duration contentGracePeriod, Duration qualityBucket, int qualityBaselineBuckets,
+                            Duration stallAfter) {
     }
 
     /** What the chosen components need beyond what every setting checks on its own. */

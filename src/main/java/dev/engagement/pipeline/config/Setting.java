@@ -53,6 +53,7 @@ public enum Setting {
     CONTENT_GRACE_PERIOD("30s", "how long an event waits for its content row before it is unknown_content"),
     QUALITY_BUCKET("1m", "the data-quality watch's bucket, whole seconds: baselines are per bucket, and the rate, shares and means it judges are over the last bucket's worth of seconds (README: Data quality)"),
     QUALITY_BASELINE_BUCKETS("10", "span of the data-quality baselines, in buckets (exponentially weighted); anomalies are judged once half of it is in"),
+    STALL_AFTER("30s", "a stage whose input waits (more than one record a partition, or the source not capturing) while its position does not move for this long, or that restarted 3 times within it, is stalled: /health unhealthy, pipeline_stage_stalled 1 (README: Stalled)"),
     RANK_MINUTE_TTL("24h", "lifetime of the per-minute rank:engagement:{minute} sorted sets"),
     SOURCE("native", "change data capture: native (the pipeline's own pgoutput reader, exactly once into Kafka) or debezium (the Debezium engine, at least once, repeats dropped)"),
     SOURCE_SLOT_NAME("engagement_pipeline", "PostgreSQL logical replication slot"),

@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * names one: {@code <point>@<n>:halt} ends the process on the n-th pass (as kill -9 would: no
  * shutdown hooks, nothing flushed), {@code <point>@<n>:stop} freezes it (SIGSTOP to itself) until
  * someone sends SIGCONT, {@code <point>@<n>:crash} kills the thread that passes it (an
- * {@link InjectedCrash} thrown from there, as an unexpected error would).
+ * {@link InjectedCrash} thrown from there, as an unexpected error would), {@code <point>@<n>:hang}
+ * blocks the thread that passes it until it is interrupted (a stage that waits forever on a call).
  */
 public final class FaultPoints {
     private static final Logger LOG = LoggerFactory.getLogger(FaultPoints.class);
@@ -26,7 +27,7 @@ public final class FaultPoints {
         String point = null;
         int at = 0;
         String action = null;
-        if (SPEC != null && SPEC.matches("[a-z.\\-]+@\\d+:(halt|stop|crash)")) {
+        if (SPEC != null && SPEC.matches("[a-z.\\-]+@\\d+:(halt|stop|crash|hang)")) {
             point = SPEC.substring(0, SPEC.indexOf('@'));
             at = Integer.parseInt(SPEC.substring(SPEC.indexOf('@') + 1, SPEC.indexOf(':')));
             action = SPEC.substring(SPEC.indexOf(':') + 1);
@@ -46,6 +47,15 @@ public final class FaultPoints {
         if ("crash".equals(ACTION)) {
             LOG.warn("fault point {} reached for the {} time: crashing thread {}", point, AT, Thread.currentThread().getName());
             throw new InjectedCrash("fault point " + point + " crashed this thread");
+        }
+        if ("hang".equals(ACTION)) {
+            LOG.warn("fault point {} reached for the {} time: thread {} hangs", point, AT, Thread.currentThread().getName());
+            try {
+                new java.util.concurrent.CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
         }
         if ("halt".equals(ACTION)) {
             LOG.warn("fault point {} reached for the {} time: halting", point, AT);

@@ -106,9 +106,13 @@ public final class HealthService {
             return "healthy".equals(status);
         }
 
-        /** Every service the process uses answers: none is {@code disconnected} (degraded ones still work). */
+        /**
+         * Every service the process uses answers and every stage it runs moves: none is
+         * {@code disconnected} or {@code stalled} (degraded ones still work).
+         */
         public boolean ready() {
-            return services.values().stream().noneMatch(r -> "disconnected".equals(r.state()));
+            return services.values().stream().noneMatch(r -> "disconnected".equals(r.state())
+                    || "stalled".equals(r.state()));
         }
     }
 }

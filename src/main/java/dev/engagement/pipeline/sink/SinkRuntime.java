@@ -126,6 +126,17 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         return s == null ? "starting" : s.status();
     }
 
+    /** The consumer group of the running session; null until its store named it. */
+    public String group() {
+        Session s = session;
+        return s == null ? null : s.group;
+    }
+
+    /** Sessions that died and were started again since this process started. */
+    public long restarts() {
+        return (long) metrics.restarts.count();
+    }
+
     /** The partitions of engagement.enriched this instance's sink holds (claimed from its store), in order. */
     public List<Integer> partitions() {
         Session s = session;
@@ -230,7 +241,7 @@ public final class SinkRuntime implements Runnable, AutoCloseable {
         private final Retry.Schedule writes = retry.schedule();
         private Consumer<String, byte[]> consumer;
         private io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics clientMetrics;
-        private String group;
+        private volatile String group;
         private String sourceId;
         private SinkBatch pending;
         private Map<TopicPartition, OffsetAndMetadata> lastCommitted = Map.of();

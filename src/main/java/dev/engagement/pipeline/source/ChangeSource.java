@@ -12,6 +12,11 @@ public interface ChangeSource extends AutoCloseable {
     /** What the source is doing, for /health and logs. */
     SourceStatus status();
 
+    /** Times capture stopped on a failure and was started again since this process started. */
+    default long restarts() {
+        return 0;
+    }
+
     @Override
     void close();
 

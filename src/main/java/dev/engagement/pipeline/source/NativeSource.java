@@ -83,6 +83,7 @@ public final class NativeSource implements ChangeSource {
             Threads.daemon("cdc-source-timer"));
     private final Thread capture;
     private volatile SourceStatus status = new SourceStatus(State.STARTING, "starting", 0);
+    private final java.util.concurrent.atomic.AtomicLong restarts = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
     private volatile boolean fatal;
     private volatile Connection replication;
@@ -152,6 +153,7 @@ public final class NativeSource implements ChangeSource {
                     throw crash;
                 }
                 String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                restarts.incrementAndGet();
                 status = new SourceStatus(State.RETRYING, "not capturing, retrying in " + backoff / 1000 + " s: " + why,
                         status.lastCommitTsMs());
                 LOG.error("change data capture stopped ({}); retrying in {} s from the last position in Kafka", why,
@@ -573,6 +575,11 @@ public final class NativeSource implements ChangeSource {
             Thread.currentThread().interrupt();
             closed = true;
         }
+    }
+
+    @Override
+    public long restarts() {
+        return restarts.get();
     }
 
     @Override

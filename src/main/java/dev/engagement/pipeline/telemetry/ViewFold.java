@@ -29,7 +29,7 @@ public final class ViewFold {
     public static final int SERIES_SECONDS = 300;
     /** A rate is carried over this many seconds without a snapshot (ticks are not exactly a second apart). */
     private static final int CARRY_SECONDS = 2;
-    private static final List<String> SEVERITY = List.of("connected", "degraded", "disconnected");
+    private static final List<String> SEVERITY = List.of("connected", "degraded", "stalled", "disconnected");
 
     private ViewFold() {
     }
