@@ -43,6 +43,7 @@ class BackfillRepeatIT {
             s.awaitExact(s.port(), Duration.ofSeconds(120));
             assertThat(s.receiver.deliveredEventCount()).as("the backfill sends the API nothing")
                     .isEqualTo(deliveredBefore);
+            s.assertOrderPerContent();
             s.report("faults", "kill -9, restart, then a backfill of all " + valid + " events already delivered");
             s.report("http_repeats_recognised", s.metric(s.port(), "pipeline_sink_duplicates_total", "sink=\"http\""));
         }

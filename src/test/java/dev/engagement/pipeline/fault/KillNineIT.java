@@ -37,6 +37,7 @@ class KillNineIT {
             }
             s.stopLoad();
             s.awaitExact(s.port(), Duration.ofSeconds(120));
+            s.assertOrderPerContent();
             s.report("faults", "5 x kill -9 of the whole pipeline at random moments");
             s.report("restart_to_flow_ms", recoveryMs);
             s.report("redelivery_metric", s.metric(s.port(), "pipeline_http_redeliveries_total", null));

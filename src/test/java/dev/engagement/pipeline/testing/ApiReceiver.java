@@ -246,6 +246,35 @@ public final class ApiReceiver implements AutoCloseable {
         return Map.of("same_key", sameKey, "new_key", newKey);
     }
 
+    /**
+     * First deliveries that came after a later event (a higher id) of the same content, as "event 7
+     * of content c after 9": the order the API must see per content. Repeats of an id it accepted
+     * before are left out, at-least-once allows them. Requests count in the order they arrived, which
+     * per content is the order sent: the sink has one batch of a partition in flight at a time.
+     */
+    public List<String> outOfOrder() {
+        Map<String, Long> latest = new java.util.HashMap<>();
+        Set<Long> seen = new java.util.HashSet<>();
+        List<String> late = new ArrayList<>();
+        for (Request r : requests) {
+            if (!r.delivered()) {
+                continue;
+            }
+            for (JsonNode e : r.events) {
+                long id = e.get("event_id").asLong();
+                if (!seen.add(id)) {
+                    continue;
+                }
+                String content = e.path("content_id").asText();
+                long highest = latest.merge(content, id, Math::max);
+                if (highest != id) {
+                    late.add("event " + id + " of content " + content + " after " + highest);
+                }
+            }
+        }
+        return late;
+    }
+
     /** How many event deliveries the API accepted, counting repeats. */
     public long deliveredEventCount() {
         return requests.stream().filter(Request::delivered).mapToLong(r -> r.events.size()).sum();

@@ -34,4 +34,22 @@ class ApiReceiverTest {
             assertThat(receiver.deliveredEventIds()).containsExactly(2L);
         }
     }
+
+    @Test
+    void anEventAfterALaterOneOfItsContentIsOutOfOrderARepeatIsNot() throws Exception {
+        try (ApiReceiver receiver = new ApiReceiver()) {
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            for (String body : new String[] {
+                    "[{\"event_id\":1,\"content_id\":\"a\"},{\"event_id\":3,\"content_id\":\"a\"}]",
+                    "[{\"event_id\":4,\"content_id\":\"b\"},{\"event_id\":1,\"content_id\":\"a\"}]",
+                    "[{\"event_id\":5,\"content_id\":\"b\"},{\"event_id\":2,\"content_id\":\"a\"}]"}) {
+                HttpRequest post = HttpRequest.newBuilder(URI.create(receiver.url())).timeout(Duration.ofSeconds(5))
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                assertThat(client.send(post, HttpResponse.BodyHandlers.discarding()).statusCode()).isEqualTo(200);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() ->
+                    receiver.requests().stream().allMatch(r -> r.answered() == 200));
+            assertThat(receiver.outOfOrder()).containsExactly("event 2 of content a after 3");
+        }
+    }
 }

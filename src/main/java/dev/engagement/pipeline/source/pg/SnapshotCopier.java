@@ -22,7 +22,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Copies the captured tables as they were at one snapshot (a replication slot's exported snapshot,
  * or the reader's own for a backfill) with {@code COPY ... TO STDOUT} over two connections, each
- * table split in two key ranges, every row written as a read ({@code op "r"}) envelope.
+ * table split in two halves of its Kafka key, every row written as a read ({@code op "r"}) envelope.
+ *
+ * <p>Events are split by content id, not by event id: the topic keeps the order of sends per key,
+ * so all events of one content must come from one connection, in id order, or later events of a
+ * content reach the sinks before earlier ones. {@code ORDER BY id} because a scan's order is no
+ * promise (updated rows move, a concurrent scan of a large table joins in mid-table); on the
+ * primary key it costs about 5 % (docs/PERFORMANCE.md, "Snapshot copy split by key").
  */
 public final class SnapshotCopier {
     /** Where copied rows go. Called from the copying threads at once: must be thread-safe. */
@@ -31,6 +37,8 @@ public final class SnapshotCopier {
     }
 
     private static final int CONNECTIONS = 2;
+    /** The middle of the uuid space: splits content ids, random uuids, about evenly. */
+    private static final String MIDDLE = "80000000-0000-0000-0000-000000000000";
     private final PipelineConfig.Postgres pg;
 
     public SnapshotCopier(PipelineConfig.Postgres pg) {
@@ -84,14 +92,12 @@ public final class SnapshotCopier {
             Relation events = describe(first, "engagement_events");
             AtomicLong copied = new AtomicLong();
             long contents = run(pool, connections, content, List.of(
-                    "id < '80000000-0000-0000-0000-000000000000'", "id >= '80000000-0000-0000-0000-000000000000'"),
+                    "WHERE id < '" + MIDDLE + "'", "WHERE id >= '" + MIDDLE + "'"),
                     lsn, tsMs, snapshotMarker, sender, copied, n -> { });
             long[] bounds = idBounds(first, fromId, toId);
             long eventRows = 0;
             if (bounds != null) {
-                long mid = bounds[0] + (bounds[1] - bounds[0]) / 2;
-                eventRows = run(pool, connections, events, List.of(
-                        "id >= " + bounds[0] + " AND id <= " + mid, "id > " + mid + " AND id <= " + bounds[1]),
+                eventRows = run(pool, connections, events, eventParts(bounds[0], bounds[1]),
                         lsn, tsMs, snapshotMarker, sender, new AtomicLong(), progress);
             }
             for (Connection c : connections) {
@@ -110,14 +116,14 @@ public final class SnapshotCopier {
         }
     }
 
-    private long run(ExecutorService pool, List<Connection> connections, Relation table, List<String> ranges, long lsn,
+    private long run(ExecutorService pool, List<Connection> connections, Relation table, List<String> clauses, long lsn,
                      long tsMs, String marker, Sender sender, AtomicLong copied, java.util.function.LongConsumer progress)
             throws SQLException, InterruptedException {
         List<Future<Long>> parts = new ArrayList<>();
-        for (int i = 0; i < ranges.size(); i++) {
+        for (int i = 0; i < clauses.size(); i++) {
             Connection c = connections.get(i % connections.size());
-            String where = ranges.get(i);
-            parts.add(pool.submit(() -> copyRange(c, table, where, lsn, tsMs, marker, sender, copied, progress)));
+            String part = clauses.get(i);
+            parts.add(pool.submit(() -> copyRange(c, table, part, lsn, tsMs, marker, sender, copied, progress)));
         }
         long total = 0;
         for (Future<Long> part : parts) {
@@ -139,7 +145,8 @@ public final class SnapshotCopier {
         return total;
     }
 
-    private static long copyRange(Connection c, Relation table, String where, long lsn, long tsMs, String marker,
+    /** Copies the rows {@code part} (a WHERE clause, perhaps an ORDER BY) selects. */
+    private static long copyRange(Connection c, Relation table, String part, long lsn, long tsMs, String marker,
                                   Sender sender, AtomicLong copied, java.util.function.LongConsumer progress)
             throws SQLException {
         StringBuilder columns = new StringBuilder();
@@ -149,7 +156,7 @@ public final class SnapshotCopier {
             }
             columns.append('"').append(column.replace("\"", "\"\"")).append('"');
         }
-        String sql = "COPY (SELECT " + columns + " FROM public." + table.name() + " WHERE " + where + ") TO STDOUT";
+        String sql = "COPY (SELECT " + columns + " FROM public." + table.name() + " " + part + ") TO STDOUT";
         JsonBytes out = new JsonBytes();
         CopyText text = new CopyText();
         long rows = 0;
@@ -176,6 +183,16 @@ public final class SnapshotCopier {
             }
         }
         return rows;
+    }
+
+    /**
+     * The two parts of the events in [{@code fromId}, {@code toId}]: the halves of the content id space,
+     * rows without a content id in the second (they are copied too: the processor reports them invalid).
+     */
+    public static List<String> eventParts(long fromId, long toId) {
+        String ids = " AND id >= " + fromId + " AND id <= " + toId + " ORDER BY id";
+        return List.of("WHERE content_id < '" + MIDDLE + "'" + ids,
+                "WHERE (content_id >= '" + MIDDLE + "' OR content_id IS NULL)" + ids);
     }
 
     /** The table's columns and their types, from the catalog. */
