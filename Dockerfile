@@ -25,7 +25,8 @@ ENV DATA_DIR=/var/lib/engagement \
     HTTP_PORT=8080
 EXPOSE 8080
 VOLUME ["/var/lib/engagement"]
-# the parallel collector (docs/PERFORMANCE.md); the heap follows the container's memory limit
-ENTRYPOINT ["java", "-XX:+UseParallelGC", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", \
+# the parallel collector (docs/PERFORMANCE.md); the heap is half the container's memory limit, the rest is
+# for DuckDB (DUCKDB_MEMORY_LIMIT_MIB) and the JVM's native memory (README: Memory)
+ENTRYPOINT ["java", "-XX:+UseParallelGC", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError", \
             "-Dsun.net.httpserver.nodelay=true", "-jar", "/opt/engagement/engagement-pipeline.jar"]
 CMD ["run"]

@@ -146,6 +146,11 @@ public final class Pipeline implements AutoCloseable {
         LOG.info("starting {} against Kafka {}, PostgreSQL {}, Redis {}", components.stream().map(Component::wire).toList(),
                 config.kafka().bootstrapServers(), config.postgres(), config.redis());
         dev.engagement.pipeline.metrics.StageCpu.bind(registry);
+        long duckdb = components.contains(Component.WAREHOUSE)
+                && config.warehouse().kind() == PipelineConfig.WarehouseKind.DUCKDB ? config.warehouse().duckdbMemoryMib() : 0;
+        LOG.info("memory budget {} MiB: heap {} MiB, DuckDB {} MiB, the JVM's native share {} MiB (README: Memory)",
+                dev.engagement.pipeline.config.Memory.budgetMib(Runtime.getRuntime().maxMemory(), duckdb),
+                Runtime.getRuntime().maxMemory() / (1024 * 1024), duckdb, dev.engagement.pipeline.config.Memory.NATIVE_MIB);
         admin = Admin.create(KafkaClients.admin(config));
         started.push(admin);
         if (components.stream().anyMatch(c -> c != Component.API)) {
@@ -298,7 +303,8 @@ public final class Pipeline implements AutoCloseable {
                 warehouse = new BigQueryWarehouse(config.warehouse());
                 writer = new BigQuerySink(config, Clock.systemUTC());
             } else {
-                DuckDbWarehouse duckdb = new DuckDbWarehouse(config.warehouse().duckdbPath());
+                DuckDbWarehouse duckdb = new DuckDbWarehouse(config.warehouse().duckdbPath(), false,
+                        config.warehouse().duckdbMemoryMib());
                 warehouse = duckdb;
                 writer = new StoreSink(duckdb, Clock.systemUTC());
             }

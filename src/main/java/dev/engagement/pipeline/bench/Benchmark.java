@@ -54,13 +54,13 @@ public final class Benchmark {
     private static final String LATENCY = "pipeline_end_to_end_latency_seconds";
 
     /** What one run measures. */
-    public enum Phase { LIMITS, THROUGHPUT, LATENCY, BACKFILL, SOURCE }
+    public enum Phase { LIMITS, THROUGHPUT, LATENCY, BACKFILL, BIG_TRANSACTION, SOURCE }
 
     /**
      * @param rates the latency phase's rates; 0 stands for half the maximum measured by the COPY workload
      */
     public record Settings(long events, long insertEvents, long singleRowEvents, List<Integer> rates, Duration warmup,
-                           Duration latencyFor, Path dir, Set<Phase> phases, long sourceRows) {
+                           Duration latencyFor, Path dir, Set<Phase> phases, long sourceRows, long bigTransactionRows) {
     }
 
     private final Settings settings;
@@ -148,6 +148,9 @@ public final class Benchmark {
             if (phases.contains(Phase.BACKFILL)) {
                 report.put("backfill", backfill(config, stack, runDir));
             }
+            if (phases.contains(Phase.BIG_TRANSACTION)) {
+                report.put("big_transaction", bigTransaction(env, generator, api, runDir));
+            }
             if (phases.contains(Phase.SOURCE)) {
                 Map<String, String> sourceEnv = settings(stack.overrides(), api, runDir.resolve("source-data"), "bench-source");
                 report.put("source", new SourceBench(sourceEnv, runDir.resolve("source"), settings.sourceRows(), out).run());
@@ -158,6 +161,47 @@ public final class Benchmark {
         summary.forEach((k, v) -> out.printf("  %-72s %s%n", k, v));
         return report;
     }
+
+    /**
+     * One PostgreSQL transaction of {@code bigTransactionRows} events into a pipeline started idle:
+     * the time from its commit until every sink has them, and the pipeline process's peak resident
+     * set (heap and native: DuckDB, Kafka buffers, thread stacks) beside its peak heap, against the
+     * memory budget the README documents for the defaults.
+     */
+    private Map<String, Object> bigTransaction(Map<String, String> env, EventGenerator generator, DemoReceiver api,
+                                               Path runDir) throws Exception {
+        long n = settings.bigTransactionRows();
+        Map<String, Object> r = new LinkedHashMap<>();
+        try (ChildPipeline pipeline = ChildPipeline.start(env, "source,processor,redis,warehouse,http,api",
+                runDir.resolve("big-transaction"), ChildPipeline.JVM_OPTIONS)) {
+            Stages stages = new Stages(pipeline, api);
+            Map<String, Long> warm = stages.snapshot();
+            generator.bulk(20_000, 5_000, x -> { }); // every stage started and through its first events
+            stages.awaitAll(warm, 20_000, Duration.ofMinutes(5));
+            long idleRss = Procfs.rssMib(pipeline.process.pid());
+            out.printf("big transaction: %,d events in one INSERT ... SELECT...%n", n);
+            Map<String, Long> base = stages.snapshot();
+            long t0 = System.nanoTime();
+            generator.insertSelect(n, (int) n, x -> { });
+            long committed = System.nanoTime();
+            stages.awaitAll(base, n, Duration.ofMinutes(20));
+            long done = System.nanoTime();
+            pipeline.scrape();
+            r.put("rows", n);
+            r.put("insert_s", round((committed - t0) / 1e9));
+            r.put("commit_to_every_sink_s", round((done - committed) / 1e9));
+            r.put("rss_idle_mib", idleRss);
+            r.put("peak_rss_mib", pipeline.peakRssMib());
+            r.put("peak_heap_mib", Math.round(pipeline.peakHeapBytes() / (1024 * 1024)));
+            r.put("budget_mib", MEMORY_BUDGET_MIB);
+            summary.put("big transaction: peak RSS (MiB; budget " + MEMORY_BUDGET_MIB + ")", r.get("peak_rss_mib"));
+            out.println("big transaction: " + r);
+        }
+        return r;
+    }
+
+    /** The documented memory budget of one pipeline process with the default settings (README, Memory). */
+    static final long MEMORY_BUDGET_MIB = dev.engagement.pipeline.config.Memory.budgetMib(896L * 1024 * 1024, 256);
 
     @FunctionalInterface
     private interface Load {

@@ -47,9 +47,18 @@ final class Procfs {
 
     /** A process's peak resident set (VmHWM), in MiB. */
     static long peakRssMib(long pid) {
+        return statusMib(pid, "VmHWM:");
+    }
+
+    /** A process's resident set now (VmRSS), in MiB. */
+    static long rssMib(long pid) {
+        return statusMib(pid, "VmRSS:");
+    }
+
+    private static long statusMib(long pid, String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
                 }
             }

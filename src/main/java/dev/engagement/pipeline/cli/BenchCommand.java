@@ -50,15 +50,20 @@ final class BenchCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String latencyFor;
 
-    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,backfill,source",
+    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,backfill,big_transaction,source",
             split = ",", description = "Which phases to run, comma-separated: limits, throughput, latency, backfill, "
-                    + "source (default: all of them).")
+                    + "big_transaction, source (default: all of them).")
     java.util.List<String> phases;
 
     @Option(names = "--source-rows", paramLabel = "N", defaultValue = "2000000",
             description = "Rows for the source phase: pg_recvlogical, the native and the Debezium source on the same "
                     + "rows, streaming and snapshot (default: ${DEFAULT-VALUE}).")
     long sourceRows;
+
+    @Option(names = "--big-transaction-rows", paramLabel = "N", defaultValue = "2000000",
+            description = "Events of the big_transaction phase, all in one INSERT ... SELECT: peak RSS against the "
+                    + "memory budget (default: ${DEFAULT-VALUE}).")
+    long bigTransactionRows;
 
     @Option(names = "--dir", paramLabel = "DIR", defaultValue = "data/bench",
             description = "Where the benchmark's services keep their data (default: ${DEFAULT-VALUE}).")
@@ -86,6 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         Options.between(spec, "--source-rows", sourceRows, 1000, 100_000_000);
+        Options.between(spec, "--big-transaction-rows", bigTransactionRows, 1000, 100_000_000);
         Duration window = Options.duration(spec, "--latency-for", latencyFor);
         java.util.Set<Benchmark.Phase> chosen = java.util.EnumSet.noneOf(Benchmark.Phase.class);
         for (String p : phases) {
@@ -93,13 +99,13 @@ final class BenchCommand implements Callable<Integer> {
                 chosen.add(Benchmark.Phase.valueOf(p.strip().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--phases: '" + p.strip()
-                        + "' is not one of limits, throughput, latency, backfill, source");
+                        + "' is not one of limits, throughput, latency, backfill, big_transaction, source");
             }
         }
         Files.createDirectories(dir);
         Logging.toFile(dir.resolve("bench.log"));
         Map<String, Object> report = new Benchmark(new Benchmark.Settings(events, insertEvents, singleRowEvents,
-                chosenRates, Duration.ofSeconds(10), window, dir, chosen, sourceRows), System.out).run();
+                chosenRates, Duration.ofSeconds(10), window, dir, chosen, sourceRows, bigTransactionRows), System.out).run();
         Path json = dir.resolve("result-" + System.currentTimeMillis() + ".json");
         Files.writeString(json, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report));
         System.out.println("written to " + json);

@@ -77,7 +77,8 @@ final class WarehouseCommand implements Runnable {
                 }
                 return 0;
             }
-            try (DuckDbWarehouse warehouse = new DuckDbWarehouse(config.warehouse().duckdbPath(), true)) {
+            try (DuckDbWarehouse warehouse = new DuckDbWarehouse(config.warehouse().duckdbPath(), true,
+                    config.warehouse().duckdbMemoryMib())) {
                 result = warehouse.select(sql, new Warehouse.QueryLimits(config.http().queryTimeout(),
                         config.http().queryMaxRows()));
             } catch (SQLException e) {

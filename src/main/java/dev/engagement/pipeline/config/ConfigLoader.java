@@ -104,7 +104,8 @@ public final class ConfigLoader {
                 kind == PipelineConfig.WarehouseKind.BIGQUERY
                         ? readableFile(Setting.GOOGLE_APPLICATION_CREDENTIALS) : Optional.empty(),
                 httpUri(Setting.BIGQUERY_ENDPOINT),
-                writeEndpoint(), intIn(Setting.BIGQUERY_APPEND_MAX_BYTES, 1024, 10_000_000));
+                writeEndpoint(), intIn(Setting.BIGQUERY_APPEND_MAX_BYTES, 1024, 10_000_000),
+                intIn(Setting.DUCKDB_MEMORY_LIMIT_MIB, 32, 1_048_576));
         var api = new PipelineConfig.ExternalApi(apiUrl(), token(),
                 intIn(Setting.HTTP_SINK_BATCH_SIZE, 1, 100_000),
                 durationIn(Setting.HTTP_SINK_LINGER, Duration.ZERO, Duration.ofMinutes(1)),

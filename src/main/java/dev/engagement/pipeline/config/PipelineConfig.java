@@ -93,7 +93,8 @@ public record PipelineConfig(Postgres postgres, Kafka kafka, Redis redis, Wareho
 
     public record Warehouse(WarehouseKind kind, Path duckdbPath, String googleCloudProject, String bigQueryDataset,
                             String bigQueryTable, String bigQueryLocation, Optional<Path> credentialsFile,
-                            URI bigQueryEndpoint, String bigQueryWriteEndpoint, int appendMaxBytes) {
+                            URI bigQueryEndpoint, String bigQueryWriteEndpoint, int appendMaxBytes,
+                            int duckdbMemoryMib) {
         /** {@code project.dataset.table}, as BigQuery names it. */
         public String bigQueryTableName() {
             return googleCloudProject + "." + bigQueryDataset + "." + bigQueryTable;

@@ -22,6 +22,7 @@ public enum Setting {
     REDIS_CLUSTER_NODES("", "Redis Cluster seed nodes host:port[,host:port]; when set, the aggregates live on that cluster (same key names; REDIS_URL then gives only the scheme, user and password for every node)"),
     WAREHOUSE("duckdb", "analytics warehouse: duckdb (a local file) or bigquery (the Storage Write API, exactly once)"),
     DUCKDB_PATH("data/warehouse.duckdb", "DuckDB database file"),
+    DUCKDB_MEMORY_LIMIT_MIB("256", "most memory DuckDB may hold, in MiB (its memory_limit; past it, it spills to disk beside the file): part of the process's memory budget (README: Memory)"),
     GOOGLE_CLOUD_PROJECT("", "BigQuery project (WAREHOUSE=bigquery)"),
     BIGQUERY_DATASET("", "BigQuery dataset, created at start when missing (WAREHOUSE=bigquery)"),
     BIGQUERY_TABLE("engagement_events_enriched", "BigQuery table, created at start when missing: partitioned by DATE(event_ts), clustered by user_id, content_id"),

@@ -24,9 +24,12 @@ public final class PipelineProcess implements AutoCloseable {
         this.output = output;
     }
 
+    public static final String TEST_JVM_XMX = "TEST_JVM_XMX";
+
     public static PipelineProcess start(Map<String, String> env, Path workDir, String... args) throws IOException {
+        // TEST_JVM_XMX: a test that measures the process's memory gives it a smaller heap
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dsun.net.httpserver.nodelay=true"));
+                "-Xmx" + env.getOrDefault(TEST_JVM_XMX, "1g"), "-Dsun.net.httpserver.nodelay=true"));
         // The JIT's first tier only: a test's pipeline lives a minute or two, and on two cores the
         // optimising compiler's work for each new process cost more than the faster code it brought
         // (the suite ran 10 % longer with it). Correctness does not depend on the tier; the bench
@@ -43,6 +46,20 @@ public final class PipelineProcess implements AutoCloseable {
                 || k.startsWith("BIGQUERY_") || k.startsWith("GOOGLE_"));
         pb.environment().putAll(env);
         return new PipelineProcess(pb.start(), output);
+    }
+
+    /** The process's peak resident set (VmHWM) so far, in MiB; 0 once it ended. */
+    public long peakRssMib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
     }
 
     /** Runs to completion and returns the exit code. */

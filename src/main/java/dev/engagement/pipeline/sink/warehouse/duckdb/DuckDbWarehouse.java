@@ -75,11 +75,20 @@ public final class DuckDbWarehouse implements Warehouse, dev.engagement.pipeline
         this(file, false);
     }
 
+    /** DuckDB's memory_limit when none is given: the default of DUCKDB_MEMORY_LIMIT_MIB. */
+    static final int DEFAULT_MEMORY_MIB = 256;
+
+    public DuckDbWarehouse(Path file, boolean readOnly) throws SQLException {
+        this(file, readOnly, DEFAULT_MEMORY_MIB);
+    }
+
     /**
      * @param readOnly open for queries only (another process may not write the file meanwhile, and
      *                 this one cannot)
+     * @param memoryMib DuckDB's memory_limit: left to itself it takes up to 80 % of the machine's
+     *                 memory, and the process's resident set follows the data
      */
-    public DuckDbWarehouse(Path file, boolean readOnly) throws SQLException {
+    public DuckDbWarehouse(Path file, boolean readOnly, int memoryMib) throws SQLException {
         if (!readOnly) {
             try {
                 if (file.toAbsolutePath().getParent() != null) {
@@ -93,6 +102,7 @@ public final class DuckDbWarehouse implements Warehouse, dev.engagement.pipeline
         java.util.Properties props = new java.util.Properties();
         // the warehouse reads and writes its own file only: SQL that reaches for other files is refused
         props.setProperty("enable_external_access", "false");
+        props.setProperty("memory_limit", memoryMib + "MiB");
         if (readOnly) {
             props.setProperty("duckdb.read_only", "true");
         }

@@ -1,0 +1,24 @@
+package dev.engagement.pipeline.config;
+
+/**
+ * The memory budget of one pipeline process: the heap (-Xmx), what DuckDB may hold
+ * (DUCKDB_MEMORY_LIMIT_MIB, when the process runs the DuckDB warehouse), and a fixed share for
+ * what the JVM holds outside the heap (classes, compiled code, thread stacks, the Kafka and Redis
+ * clients' direct buffers, malloc). No buffer of the pipeline grows with the data: a source
+ * transaction streams into a Kafka transaction through the producer's bounded buffer, consumers
+ * fetch bounded batches, the HTTP sink pauses a partition past 16 MiB queued, so a transaction or a
+ * backlog of any size stays within it (README: Memory; measured by the bench's big_transaction
+ * phase and BigTransactionIT).
+ */
+public final class Memory {
+    /** The JVM's share outside the heap and DuckDB, in MiB. */
+    public static final long NATIVE_MIB = 384;
+
+    private Memory() {
+    }
+
+    /** The budget in MiB for a heap of {@code heapMaxBytes} and DuckDB limited to {@code duckdbMib} (0: none). */
+    public static long budgetMib(long heapMaxBytes, long duckdbMib) {
+        return heapMaxBytes / (1024 * 1024) + duckdbMib + NATIVE_MIB;
+    }
+}
