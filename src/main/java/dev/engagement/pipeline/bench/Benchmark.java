@@ -54,7 +54,7 @@ public final class Benchmark {
     private static final String LATENCY = "pipeline_end_to_end_latency_seconds";
 
     /** What one run measures. */
-    public enum Phase { LIMITS, THROUGHPUT, LATENCY, BACKFILL, BIG_TRANSACTION, SOURCE }
+    public enum Phase { LIMITS, THROUGHPUT, LATENCY, BACKFILL, RESTART, BIG_TRANSACTION, SOURCE }
 
     /**
      * @param rates the latency phase's rates; 0 stands for half the maximum measured by the COPY workload
@@ -147,6 +147,15 @@ public final class Benchmark {
             }
             if (phases.contains(Phase.BACKFILL)) {
                 report.put("backfill", backfill(config, stack, runDir));
+            }
+            if (phases.contains(Phase.RESTART)) {
+                Map<String, String> restartEnv = settings(stack.overrides(), api, runDir.resolve("restart-data"), "");
+                restartEnv.remove("INSTANCE_ID"); // as a user starts it: the id kept in DATA_DIR
+                Map<String, Object> r = new RestartBench(restartEnv, config, generator, runDir.resolve("restart"), out).run();
+                report.put("restart", r);
+                summary.put("restart: process start to first new event in Redis, median of 5 kills (target <= 5 s)",
+                        r.get("start_to_first_event_median_s") + " s");
+                summary.put("restart: backlog drain / warm drain, median (target >= 0.8)", r.get("drain_to_warm_median"));
             }
             if (phases.contains(Phase.BIG_TRANSACTION)) {
                 report.put("big_transaction", bigTransaction(env, generator, api, runDir));

@@ -131,6 +131,11 @@ final class ChildPipeline implements AutoCloseable {
         return Procfs.peakRssMib(process.pid());
     }
 
+    /** Kills the process as kill -9 does: no shutdown hook, nothing flushed. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
     @Override
     public void close() {
         process.destroy();

@@ -50,9 +50,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String latencyFor;
 
-    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,backfill,big_transaction,source",
+    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,backfill,restart,big_transaction,source",
             split = ",", description = "Which phases to run, comma-separated: limits, throughput, latency, backfill, "
-                    + "big_transaction, source (default: all of them).")
+                    + "restart, big_transaction, source (default: all of them).")
     java.util.List<String> phases;
 
     @Option(names = "--source-rows", paramLabel = "N", defaultValue = "2000000",
@@ -99,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
                 chosen.add(Benchmark.Phase.valueOf(p.strip().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--phases: '" + p.strip()
-                        + "' is not one of limits, throughput, latency, backfill, big_transaction, source");
+                        + "' is not one of limits, throughput, latency, backfill, restart, big_transaction, source");
             }
         }
         Files.createDirectories(dir);

@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Runs {@link EnrichmentTopology} with Kafka Streams under {@code exactly_once_v2}: input offsets,
  * state-store changes and output records commit in one Kafka transaction. A stream thread that
- * dies of an unexpected error is replaced and resumes from the last commit, never skipping input.
+ * dies of an unexpected error stops the client, and a new one resumes from the last commit, never
+ * skipping input.
  * An input position that expired (the processor was away longer than a topic's retention) is never
  * skipped quietly: the processor stops, says which partitions and offsets are gone, and starts
  * again once an operator accepts the gap.
@@ -52,6 +53,7 @@ public final class StreamProcessor implements AutoCloseable {
             Threads.daemon("processor-gap-watch"));
     private final AtomicLong gapRecords = new AtomicLong();
     private final AtomicLong restarts = new AtomicLong();
+    private final Backoff restartBackoff = new Backoff();
     private final RepeatedFailures failures = new RepeatedFailures(LOG, Duration.ofMinutes(1));
     private volatile KafkaStreams streams;
     private io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics streamsMetrics;
@@ -189,8 +191,17 @@ public final class StreamProcessor implements AutoCloseable {
                 watch.schedule(this::afterPositionLost, 0, TimeUnit.MILLISECONDS);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             }
-            failures.log("stream processor thread failed; replacing it, it resumes from the last commit", e, true);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            // a new client, not a replaced thread: a replacement thread takes the next thread index and
+            // with it a new transactional id, so the open transaction of the failed one is never
+            // fenced; it blocks every read_committed reader and every stable offset fetch until the
+            // broker times it out, or for good when the broker lost track of it (BrokerRestartIT after a
+            // broker kill -9, KAFKA-20785). A new client's thread 1 has the failed thread's id and
+            // aborts that transaction in initTransactions.
+            long wait = restartBackoff.next();
+            failures.log("stream processor thread failed; starting the processor again in " + wait
+                    + " ms, from the last commit", e, true);
+            watch.schedule(this::restartAfterFailure, wait, TimeUnit.MILLISECONDS);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         s.setStateListener((now, before) -> LOG.info("stream processor {} -> {}", before, now));
         streams = s;
@@ -211,6 +222,17 @@ public final class StreamProcessor implements AutoCloseable {
     /** The data-quality watch over the events this instance processes. */
     public QualityWatch quality() {
         return quality;
+    }
+
+    /** Runs once a stream thread failed: close the client (it stays in its group, as a static member), start a new one. */
+    private void restartAfterFailure() {
+        KafkaStreams s = streams;
+        if (s != null) {
+            s.close(Duration.ofSeconds(30));
+        }
+        if (!startIfNoGaps()) {
+            watchGaps();
+        }
     }
 
     /** Runs once the stream threads stopped on a lost position: close them, then watch for acceptance. */
@@ -282,6 +304,22 @@ public final class StreamProcessor implements AutoCloseable {
         List<ProcessorPositions.Gap> g = gaps;
         return g.isEmpty() ? "" : "records expired from its input topics before it processed them: " + g
                 + " (stopped; ./pipeline accept-gap --stage processor accepts the loss)";
+    }
+
+    /**
+     * 1 s after a failure, doubling to 30 s while failures follow one another within a minute of
+     * the last restart; a processor that ran well for a minute starts from 1 s again.
+     */
+    private static final class Backoff {
+        private long lastMs;
+        private long waitMs;
+
+        synchronized long next() {
+            long now = System.currentTimeMillis();
+            waitMs = now - lastMs > 60_000 ? 1_000 : Math.min(30_000, Math.max(1_000, waitMs * 2));
+            lastMs = now + waitMs;
+            return waitMs;
+        }
     }
 
     private void closeStreamsMetrics() {
