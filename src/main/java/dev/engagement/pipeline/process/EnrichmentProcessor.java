@@ -106,6 +106,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         if (Topics.CDC_CONTENT.equals(meta.topic())) {
             onContent(record, meta);
         } else {
+            dev.engagement.pipeline.fault.FaultPoints.pass("processor.event"); // inside an open transaction
             onEvent(record, meta);
         }
     }
