@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /** What Linux's /proc says of a process: CPU so far, peak resident set. */
-final class Procfs {
+public final class Procfs {
     private Procfs() {
     }
 
@@ -46,7 +46,7 @@ final class Procfs {
     }
 
     /** A process's peak resident set (VmHWM), in MiB. */
-    static long peakRssMib(long pid) {
+    public static long peakRssMib(long pid) {
         return statusMib(pid, "VmHWM:");
     }
 

@@ -17,6 +17,22 @@ public final class Memory {
     private Memory() {
     }
 
+    /** The heap's maximum as set (-Xmx), in bytes; the collector's own figure when none was set. */
+    public static long heapMaxBytes() {
+        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-Xmx")) {
+                String v = arg.substring(4).toLowerCase(java.util.Locale.ROOT);
+                long unit = v.endsWith("g") ? 1L << 30 : v.endsWith("m") ? 1L << 20 : v.endsWith("k") ? 1L << 10 : 1;
+                try {
+                    return Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
+                } catch (NumberFormatException e) {
+                    break;
+                }
+            }
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
     /** The budget in MiB for a heap of {@code heapMaxBytes} and DuckDB limited to {@code duckdbMib} (0: none). */
     public static long budgetMib(long heapMaxBytes, long duckdbMib) {
         return heapMaxBytes / (1024 * 1024) + duckdbMib + NATIVE_MIB;

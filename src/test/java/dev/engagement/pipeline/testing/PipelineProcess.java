@@ -50,16 +50,7 @@ public final class PipelineProcess implements AutoCloseable {
 
     /** The process's peak resident set (VmHWM) so far, in MiB; 0 once it ended. */
     public long peakRssMib() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-        return 0;
+        return dev.engagement.pipeline.bench.Procfs.peakRssMib(process.pid());
     }
 
     /** Runs to completion and returns the exit code. */
