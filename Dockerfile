@@ -26,8 +26,7 @@ ENV DATA_DIR=/var/lib/engagement \
 EXPOSE 8080
 VOLUME ["/var/lib/engagement"]
 # the parallel collector (docs/PERFORMANCE.md); the heap is half the container's memory limit, the rest is
-# for DuckDB (DUCKDB_MEMORY_LIMIT_MIB) and the JVM's native memory (README: Memory); the JIT's first tier
-# only (docs/PERFORMANCE.md, "Restart after kill -9")
-ENTRYPOINT ["java", "-XX:+UseParallelGC", "-XX:MaxRAMPercentage=50", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", \
+# for DuckDB (DUCKDB_MEMORY_LIMIT_MIB) and the JVM's native memory (README: Memory)
+ENTRYPOINT ["java", "-XX:+UseParallelGC", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError", \
             "-Dsun.net.httpserver.nodelay=true", "-jar", "/opt/engagement/engagement-pipeline.jar"]
 CMD ["run"]

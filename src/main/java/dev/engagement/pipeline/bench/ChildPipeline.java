@@ -25,13 +25,12 @@ import java.util.function.BooleanSupplier;
 final class ChildPipeline implements AutoCloseable {
     /**
      * The child's JVM as {@code ./pipeline} starts it: its default heap (896 MiB, so that heap, DuckDB
-     * and the JVM's native share fit 1.5 GiB), the parallel collector and the JIT's first tier; the
+     * and the JVM's native share fit 1.5 GiB) and the parallel collector; the
      * system property {@code bench.pipeline.jvm} (space-separated) replaces them, to compare choices.
      */
     static final List<String> JVM_OPTIONS = System.getProperty("bench.pipeline.jvm") != null
             ? List.of(System.getProperty("bench.pipeline.jvm").trim().split("\\s+"))
-            : List.of("-Xmx896m", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
-                    "-Dsun.net.httpserver.nodelay=true");
+            : List.of("-Xmx896m", "-XX:+UseParallelGC", "-XX:+ExitOnOutOfMemoryError", "-Dsun.net.httpserver.nodelay=true");
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
