@@ -148,9 +148,9 @@ public final class Pipeline implements AutoCloseable {
         dev.engagement.pipeline.metrics.StageCpu.bind(registry);
         long duckdb = components.contains(Component.WAREHOUSE)
                 && config.warehouse().kind() == PipelineConfig.WarehouseKind.DUCKDB ? config.warehouse().duckdbMemoryMib() : 0;
+        long heap = dev.engagement.pipeline.config.Memory.heapMaxBytes();
         LOG.info("memory budget {} MiB: heap {} MiB, DuckDB {} MiB, the JVM's native share {} MiB (README: Memory)",
-                dev.engagement.pipeline.config.Memory.budgetMib(dev.engagement.pipeline.config.Memory.heapMaxBytes(), duckdb),
-                dev.engagement.pipeline.config.Memory.heapMaxBytes() / (1024 * 1024), duckdb,
+                dev.engagement.pipeline.config.Memory.budgetMib(heap, duckdb), heap / (1024 * 1024), duckdb,
                 dev.engagement.pipeline.config.Memory.NATIVE_MIB);
         admin = Admin.create(KafkaClients.admin(config));
         started.push(admin);

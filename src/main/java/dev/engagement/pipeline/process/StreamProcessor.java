@@ -11,6 +11,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import dev.engagement.pipeline.RepeatedFailures;
+import dev.engagement.pipeline.sink.Retry;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -53,7 +54,11 @@ public final class StreamProcessor implements AutoCloseable {
             Threads.daemon("processor-gap-watch"));
     private final AtomicLong gapRecords = new AtomicLong();
     private final AtomicLong restarts = new AtomicLong();
-    private final Backoff restartBackoff = new Backoff();
+    /** A client that ran this long without failing starts the back-off over. */
+    private static final Duration HEALTHY_AFTER = Duration.ofMinutes(1);
+    private final Retry.Schedule restartSchedule = new Retry(Duration.ofSeconds(1), Duration.ofSeconds(30),
+            java.time.Clock.systemUTC(), Retry.THREAD_SLEEP).schedule();
+    private java.time.Instant restartedAt = java.time.Instant.MIN;
     private final RepeatedFailures failures = new RepeatedFailures(LOG, Duration.ofMinutes(1));
     private volatile KafkaStreams streams;
     private io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics streamsMetrics;
@@ -197,7 +202,7 @@ public final class StreamProcessor implements AutoCloseable {
             // broker times it out, or for good when the broker lost track of it (BrokerRestartIT after a
             // broker kill -9, KAFKA-20785). A new client's thread 1 has the failed thread's id and
             // aborts that transaction in initTransactions.
-            long wait = restartBackoff.next();
+            long wait = restartWaitMs(e);
             failures.log("stream processor thread failed; starting the processor again in " + wait
                     + " ms, from the last commit", e, true);
             watch.schedule(this::restartAfterFailure, wait, TimeUnit.MILLISECONDS);
@@ -307,19 +312,18 @@ public final class StreamProcessor implements AutoCloseable {
     }
 
     /**
-     * 1 s after a failure, doubling to 30 s while failures follow one another within a minute of
-     * the last restart; a processor that ran well for a minute starts from 1 s again.
+     * How long to wait before the next client after {@code failure}: the project's one back-off, 1 s
+     * doubling to 30 s while failures follow one another; a client that ran a minute since its start
+     * begins again at 1 s.
      */
-    private static final class Backoff {
-        private long lastMs;
-        private long waitMs;
-
-        synchronized long next() {
-            long now = System.currentTimeMillis();
-            waitMs = now - lastMs > 60_000 ? 1_000 : Math.min(30_000, Math.max(1_000, waitMs * 2));
-            lastMs = now + waitMs;
-            return waitMs;
+    private synchronized long restartWaitMs(Throwable failure) {
+        java.time.Instant now = java.time.Instant.now();
+        if (Duration.between(restartedAt, now).compareTo(HEALTHY_AFTER) > 0) {
+            restartSchedule.succeeded();
         }
+        Duration wait = restartSchedule.failed(failure);
+        restartedAt = now.plus(wait);
+        return wait.toMillis();
     }
 
     private void closeStreamsMetrics() {
