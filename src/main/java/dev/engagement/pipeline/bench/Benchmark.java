@@ -54,7 +54,7 @@ public final class Benchmark {
     private static final String LATENCY = "pipeline_end_to_end_latency_seconds";
 
     /** What one run measures. */
-    public enum Phase { LIMITS, THROUGHPUT, LATENCY, BACKFILL, RESTART, BIG_TRANSACTION, SOURCE }
+    public enum Phase { LIMITS, THROUGHPUT, LATENCY, IDLE, BACKFILL, RESTART, BIG_TRANSACTION, SOURCE }
 
     /**
      * @param rates the latency phase's rates; 0 stands for half the maximum measured by the COPY workload
@@ -145,13 +145,24 @@ public final class Benchmark {
                     out.println("memory of the pipeline process: " + memory);
                 }
             }
+            if (phases.contains(Phase.IDLE)) {
+                Map<String, String> idleEnv = settings(stack.overrides(), api, runDir.resolve("idle-data"), "bench-idle");
+                Map<String, Object> r = new IdleBench(new PhaseSetup(idleEnv, config, generator, runDir.resolve("idle"), out)).run();
+                report.put("idle", r);
+                summary.put("idle: pipeline process cores (target <= 0.03)", r.get("pipeline_cores"));
+                summary.put("idle: broker (and the idle bench) cores (target <= 0.03)", r.get("broker_and_bench_cores"));
+                summary.put("idle: one event, commit -> Redis, median / max ms, existing content (target <= 50 / 100)",
+                        r.get("single_event_existing_content_median_ms") + " / " + r.get("single_event_existing_content_max_ms"));
+                summary.put("idle: one event, commit -> Redis, median / max ms, new content (target <= 50 / 100)",
+                        r.get("single_event_new_content_median_ms") + " / " + r.get("single_event_new_content_max_ms"));
+            }
             if (phases.contains(Phase.BACKFILL)) {
                 report.put("backfill", backfill(config, stack, runDir));
             }
             if (phases.contains(Phase.RESTART)) {
                 Map<String, String> restartEnv = settings(stack.overrides(), api, runDir.resolve("restart-data"), "");
                 restartEnv.remove("INSTANCE_ID"); // as a user starts it: the id kept in DATA_DIR
-                Map<String, Object> r = new RestartBench(restartEnv, config, generator, runDir.resolve("restart"), out).run();
+                Map<String, Object> r = new RestartBench(new PhaseSetup(restartEnv, config, generator, runDir.resolve("restart"), out)).run();
                 report.put("restart", r);
                 summary.put("restart: process start to first new event in Redis, median of 5 kills (target <= 5 s)",
                         r.get("start_to_first_event_median_s") + " s");

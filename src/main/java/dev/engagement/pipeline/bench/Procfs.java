@@ -45,6 +45,32 @@ public final class Procfs {
         return total;
     }
 
+    /**
+     * CPU so far of a process's threads, in nanoseconds, summed by thread name with its numbers
+     * taken out ("kafka-producer-network-thread | x-1" and "-2" count as one; Linux keeps 15
+     * characters of a name).
+     */
+    static java.util.Map<String, Long> cpuNanosByThread(long pid) {
+        java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+                            .replaceAll("[0-9#]+", "").replaceAll("[-_ ]+$", "");
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long ns = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
+                    byName.merge(name, ns, Long::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return byName;
+        }
+        return byName;
+    }
+
     /** A process's peak resident set (VmHWM), in MiB. */
     public static long peakRssMib(long pid) {
         return statusMib(pid, "VmHWM:");

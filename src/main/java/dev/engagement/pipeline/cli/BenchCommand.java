@@ -50,9 +50,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String latencyFor;
 
-    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,backfill,restart,big_transaction,source",
-            split = ",", description = "Which phases to run, comma-separated: limits, throughput, latency, backfill, "
-                    + "restart, big_transaction, source (default: all of them).")
+    @Option(names = "--phases", paramLabel = "LIST", defaultValue = "limits,throughput,latency,idle,backfill,restart,big_transaction,source",
+            split = ",", description = "Which phases to run, comma-separated: limits, throughput, latency, idle, "
+                    + "backfill, restart, big_transaction, source (default: all of them).")
     java.util.List<String> phases;
 
     @Option(names = "--source-rows", paramLabel = "N", defaultValue = "2000000",
