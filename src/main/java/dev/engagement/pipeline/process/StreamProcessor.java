@@ -78,6 +78,8 @@ public final class StreamProcessor implements AutoCloseable {
                         + "while it is stopped until the gap is accepted").register(registry);
     }
 
+    static final int COMMIT_INTERVAL_MS = 100;
+
     static Properties properties(PipelineConfig config) {
         Properties p = new Properties();
         p.putAll(config.kafka().clientConfig()); // security settings, for every client Streams makes
@@ -86,7 +88,8 @@ public final class StreamProcessor implements AutoCloseable {
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().resolve("streams").toAbsolutePath().toString());
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        // under load; after a quiet spell the processor asks for a commit at once (EnrichmentProcessor)
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, COMMIT_INTERVAL_MS);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.kafka().replicationFactor());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
         // never wait for an empty input partition: an event that comes before its content waits in

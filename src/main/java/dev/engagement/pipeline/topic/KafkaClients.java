@@ -62,6 +62,9 @@ public final class KafkaClients {
         return p;
     }
 
+    /** How long the broker may hold a fetch when nothing is there to read. */
+    static final int FETCH_MAX_WAIT_MS = 500;
+
     /** A read_committed consumer that never commits on its own. */
     public static Map<String, Object> consumer(PipelineConfig config, String groupId, String clientId) {
         Map<String, Object> p = base(config);
@@ -72,8 +75,11 @@ public final class KafkaClients {
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
-        // a read_committed fetch is not woken when a transaction commits: bound its wait instead
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
+        // the broker answers a waiting read_committed fetch as soon as a commit marker makes records
+        // stable, so the wait costs no latency (one event on an idle pipeline reached Redis as fast with
+        // 500 ms as with 20 ms); it only bounds how often an idle consumer asks, and 20 ms made the
+        // pipeline's consumers an idle broker's main work (docs/PERFORMANCE.md, "Idle")
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, Integer.getInteger("pipeline.fetch.max.wait.ms", FETCH_MAX_WAIT_MS));
         p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024);
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024);
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
