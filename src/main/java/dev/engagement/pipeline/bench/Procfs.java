@@ -46,9 +46,9 @@ public final class Procfs {
     }
 
     /**
-     * CPU so far of a process's threads, in nanoseconds, summed by thread name with its numbers
-     * taken out ("kafka-producer-network-thread | x-1" and "-2" count as one; Linux keeps 15
-     * characters of a name).
+     * CPU so far of a process's threads, in nanoseconds, summed by thread name without its trailing
+     * number ("GC Thread#0" and "#1" count as one, "C1" and "C2 CompilerThread" stay apart; Linux
+     * keeps 15 characters of a name).
      */
     static java.util.Map<String, Long> cpuNanosByThread(long pid) {
         java.util.Map<String, Long> byName = new java.util.TreeMap<>();
@@ -57,7 +57,7 @@ public final class Procfs {
                 try {
                     String stat = Files.readString(t.resolve("stat"));
                     String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-                            .replaceAll("[0-9#]+", "").replaceAll("[-_ ]+$", "");
+                            .replaceAll("([-#_ ]?[0-9]+)+$", "").replaceAll("[-_ |]+$", "");
                     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                     long ns = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
                     byName.merge(name, ns, Long::sum);

@@ -75,8 +75,17 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     /** How long after a quiet spell records still ask for a commit at once: a burst's first batches. */
     static final long BURST_HEAD_MS = 20;
     private static final boolean QUIET_COMMIT = !Boolean.getBoolean("pipeline.no.quiet.commit");
-    private long lastRecordMs;
-    private long burstStartMs;
+
+    /**
+     * When the processor last took a record, over all its tasks (one per partition, all on one
+     * stream thread): quiet is when none of them had one, so that a trickle spread over the
+     * partitions does not make every record a commit: a burst starts at most once per
+     * {@link #QUIET_MS}, and only its first {@link #BURST_HEAD_MS} ask for commits.
+     */
+    static final class QuietSpell {
+        long lastRecordMs;
+        long burstStartMs;
+    }
 
     private static final ContentRow DELETED_ROW = new ContentRow(null, null, null, null, null, null);
 
@@ -116,10 +125,11 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
     @Override
     public void process(Record<String, byte[]> record) {
         long now = context.currentSystemTimeMs();
-        if (now - lastRecordMs >= QUIET_MS) {
-            burstStartMs = now;
+        QuietSpell quiet = counters.quiet;
+        if (now - quiet.lastRecordMs >= QUIET_MS) {
+            quiet.burstStartMs = now;
         }
-        lastRecordMs = now;
+        quiet.lastRecordMs = now;
         RecordMetadata meta = context.recordMetadata().orElseThrow();
         if (Topics.CDC_CONTENT.equals(meta.topic())) {
             onContent(record, meta);
@@ -127,7 +137,7 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
             dev.engagement.pipeline.fault.FaultPoints.pass("processor.event"); // inside an open transaction
             onEvent(record, meta);
         }
-        if (now - burstStartMs <= BURST_HEAD_MS && QUIET_COMMIT) {
+        if (now - quiet.burstStartMs <= BURST_HEAD_MS && QUIET_COMMIT) {
             context.commit();
         }
     }
@@ -380,6 +390,8 @@ final class EnrichmentProcessor implements Processor<String, byte[], String, byt
         final Map<InvalidReason, Counter> invalid = new EnumMap<>(InvalidReason.class);
         /** The data-quality watch the events are shown to; null where none runs (topology tests). */
         final QualityWatch quality;
+        /** Shared by the processor's tasks: when the last of them took a record. */
+        final QuietSpell quiet = new QuietSpell();
 
         Counters(MeterRegistry registry, QualityWatch quality) {
             this.quality = quality;

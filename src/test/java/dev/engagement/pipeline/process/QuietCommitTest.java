@@ -25,6 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class QuietCommitTest {
     private static final String VIDEO = "123e4567-e89b-12d3-a456-426614174000";
 
+    private final EnrichmentProcessor.Counters counters =
+            new EnrichmentProcessor.Counters(new SimpleMeterRegistry(), null);
     private MockProcessorContext<String, byte[]> context;
     private EnrichmentProcessor processor;
     private long now = 1_000_000;
@@ -32,19 +34,49 @@ class QuietCommitTest {
 
     @BeforeEach
     void setUp() {
-        context = new MockProcessorContext<>();
+        context = newContext();
+        processor = newProcessor(context);
+    }
+
+    private MockProcessorContext<String, byte[]> newContext() {
+        MockProcessorContext<String, byte[]> c = new MockProcessorContext<>();
         for (String name : new String[] {EnrichmentTopology.CONTENT_STORE, EnrichmentTopology.PENDING_STORE}) {
             KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name),
                     Serdes.String(), Serdes.ByteArray()).withLoggingDisabled().build();
-            store.init(context.getStateStoreContext(), store);
-            context.addStateStore(store);
+            store.init(c.getStateStoreContext(), store);
+            c.addStateStore(store);
         }
-        context.setCurrentSystemTimeMs(now);
-        processor = new EnrichmentProcessor(Duration.ofSeconds(30),
-                new EnrichmentProcessor.Counters(new SimpleMeterRegistry(), null), new AtomicLong());
-        processor.init(context);
-        context.setRecordMetadata(Topics.CDC_CONTENT, 0, 0);
-        processor.process(new Record<>(VIDEO, Cdc.insert(Cdc.contentRow(VIDEO, "Intro", "video", 1800)), now));
+        c.setCurrentSystemTimeMs(now);
+        return c;
+    }
+
+    /** A task's processor; every one made here shares {@link #counters}, as the tasks of one topology do. */
+    private EnrichmentProcessor newProcessor(MockProcessorContext<String, byte[]> c) {
+        EnrichmentProcessor p = new EnrichmentProcessor(Duration.ofSeconds(30), counters, new AtomicLong());
+        p.init(c);
+        c.setRecordMetadata(Topics.CDC_CONTENT, 0, 0);
+        p.process(new Record<>(VIDEO, Cdc.insert(Cdc.contentRow(VIDEO, "Intro", "video", 1800)), now));
+        return p;
+    }
+
+    @Test
+    void aTrickleOverTwoTasksIsQuietForNeither() {
+        MockProcessorContext<String, byte[]> other = newContext();
+        EnrichmentProcessor otherTask = newProcessor(other);
+        event(EnrichmentProcessor.QUIET_MS);
+        for (int i = 0; i < 10; i++) {
+            // each task takes a record every 120 ms, the processor one every 60 ms
+            now += 60;
+            other.setCurrentSystemTimeMs(now);
+            other.resetCommit();
+            other.setRecordMetadata(Topics.CDC_EVENTS, 1, nextId);
+            otherTask.process(new Record<>(VIDEO, Cdc.insert(Cdc.eventRow(nextId++, VIDEO, "play", 1000,
+                    "2025-08-10T14:30:20Z")), now));
+            assertThat(other.committed()).as("the other task's record %d", i).isFalse();
+            context.resetCommit();
+            event(60);
+            assertThat(context.committed()).as("this task's record %d", i).isFalse();
+        }
     }
 
     @Test
