@@ -144,6 +144,19 @@ class DashboardIT {
                 assertThat(b.eval("getComputedStyle(document.querySelector('main')).maxWidth").asText()).isEqualTo("1680px");
                 b.resize(1400, 1000);
 
+                // every key figure shows whole, with its unit, at any width (a p99 of "2,412.5 ms" was
+                // cut to "2,412 …" at 1,400 px): long figures put in each card, none wider than its box
+                for (int[] size : new int[][] {{1400, 1000}, {360, 800}, {900, 800}, {2560, 1200}}) {
+                    b.resize(size[0], size[1]);
+                    assertThat(b.eval("[...document.querySelectorAll('.kpi .value')].map(v => { const was = v.textContent;"
+                            + " v.textContent = v.classList.contains('small') ? '23:59:59' : '12,412.5 ms';"
+                            + " const cut = v.scrollWidth > v.clientWidth + 0.5 || v.getBoundingClientRect().right"
+                            + " > v.parentElement.getBoundingClientRect().right;"
+                            + " v.textContent = was; return cut ? v.id : null; }).filter(x => x).join(',')").asText())
+                            .as("key figures cut at %d px", size[0]).isEmpty();
+                }
+                b.resize(1400, 1000);
+
                 assertThat(b.failedRequests()).as("every request answered while the services are up").isEmpty();
 
                 // a sink shown unhealthy while Redis is stopped, by word and symbol, and healthy when it returns
