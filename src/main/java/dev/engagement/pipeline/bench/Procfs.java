@@ -13,10 +13,7 @@ public final class Procfs {
     /** User and system CPU of a process so far, in nanoseconds (0 once it is gone). */
     static long cpuNanos(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+            return cpuNanosOfStat(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
         } catch (IOException | RuntimeException e) {
             return 0;
         }
@@ -58,9 +55,7 @@ public final class Procfs {
                     String stat = Files.readString(t.resolve("stat"));
                     String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
                             .replaceAll("([-#_ ]?[0-9]+)+$", "").replaceAll("[-_ |]+$", "");
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    long ns = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
-                    byName.merge(name, ns, Long::sum);
+                    byName.merge(name, cpuNanosOfStat(stat), Long::sum);
                 } catch (IOException | RuntimeException e) {
                     // the thread ended meanwhile
                 }
@@ -69,6 +64,13 @@ public final class Procfs {
             return byName;
         }
         return byName;
+    }
+
+    /** User and system CPU in a process's or a thread's {@code stat} line, in nanoseconds. */
+    private static long cpuNanosOfStat(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+        return ticks * 10_000_000L; // USER_HZ is 100 on Linux
     }
 
     /** A process's peak resident set (VmHWM), in MiB. */
