@@ -19,18 +19,28 @@ public final class Memory {
 
     /** The heap's maximum as set (-Xmx), in bytes; the collector's own figure when none was set. */
     public static long heapMaxBytes() {
-        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+        return heapMaxBytes(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments(),
+                Runtime.getRuntime().maxMemory());
+    }
+
+    /**
+     * The heap's maximum {@code jvmArgs} set, in bytes: the last {@code -Xmx}, as the JVM takes it (a
+     * launcher's default followed by the user's own), or {@code otherwise} when none can be read.
+     */
+    static long heapMaxBytes(java.util.List<String> jvmArgs, long otherwise) {
+        long max = otherwise;
+        for (String arg : jvmArgs) {
             if (arg.startsWith("-Xmx")) {
                 String v = arg.substring(4).toLowerCase(java.util.Locale.ROOT);
                 long unit = v.endsWith("g") ? 1L << 30 : v.endsWith("m") ? 1L << 20 : v.endsWith("k") ? 1L << 10 : 1;
                 try {
-                    return Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
+                    max = Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
                 } catch (NumberFormatException e) {
-                    break;
+                    max = otherwise;
                 }
             }
         }
-        return Runtime.getRuntime().maxMemory();
+        return max;
     }
 
     /** The budget in MiB for a heap of {@code heapMaxBytes} and DuckDB limited to {@code duckdbMib} (0: none). */
